@@ -1,0 +1,149 @@
+package dev.stasis.internal;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stasis.StasisException;
+import dev.stasis.StateIntegrityException;
+import dev.stasis.security.EnvelopeIntegrityException;
+import dev.stasis.security.EnvelopeSealer;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.zip.Deflater;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.GZIPOutputStream;
+
+/**
+ * Turns a {@link FlowState} into sealed bytes and back: Jackson JSON, then gzip (skipped when it does not make the
+ * payload smaller), then AES-256-GCM through {@link EnvelopeSealer}. The envelope's flags record whether the
+ * payload is compressed and which codec wrote it; the associated data binds the envelope to the record's identity
+ * (flow id, flow name and version, record version). Pure CPU work on byte arrays: it does not block.
+ */
+public final class StateCodec {
+
+    /** Flag bit: the payload is gzip-compressed. */
+    public static final int FLAG_GZIP = 0x01;
+    /** Codec id in the flags' high nibble: 0 = Jackson JSON. */
+    public static final int CODEC_JSON = 0x00;
+    private static final int MIN_COMPRESS = 128;
+    private static final int MAX_PLAINTEXT = 64 * 1024 * 1024;
+
+    private final EnvelopeSealer sealer;
+    private final ObjectMapper mapper;
+    private final int gzipLevel;
+
+    /**
+     * Creates a codec.
+     *
+     * @param sealer the envelope sealer (holds the key ring)
+     * @param mapper Jackson mapper for the state
+     * @param gzipLevel 1 (fastest) to 9 (smallest), or 0 to never compress
+     */
+    public StateCodec(EnvelopeSealer sealer, ObjectMapper mapper, int gzipLevel) {
+        if (gzipLevel < 0 || gzipLevel > 9) {
+            throw new IllegalArgumentException("gzip level must be 0..9, was " + gzipLevel);
+        }
+        this.sealer = sealer;
+        this.mapper = mapper;
+        this.gzipLevel = gzipLevel;
+    }
+
+    /**
+     * The associated data of a record: binds a ciphertext to that record and that version of it.
+     *
+     * @param flowId the flow id
+     * @param flowName the flow name
+     * @param flowVersion the flow's definition version
+     * @param recordVersion the record's compare-and-set version the bytes are written under
+     * @return the AAD bytes
+     */
+    public static byte[] aad(String flowId, String flowName, int flowVersion, long recordVersion) {
+        return ("stasis/1|" + flowId + "|" + flowName + "|" + flowVersion + "|" + recordVersion)
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Serializes, compresses and seals.
+     *
+     * @param state the state
+     * @param aad the record's associated data ({@link #aad})
+     * @return the envelope
+     */
+    public byte[] seal(FlowState state, byte[] aad) {
+        byte[] json;
+        try {
+            json = mapper.writeValueAsBytes(state);
+        } catch (IOException e) {
+            throw new StasisException("cannot serialize flow state: " + e.getMessage(), e);
+        }
+        int flags = CODEC_JSON;
+        byte[] payload = json;
+        if (gzipLevel > 0 && json.length >= MIN_COMPRESS) {
+            byte[] zipped = gzip(json, gzipLevel);
+            if (zipped.length < json.length) {
+                payload = zipped;
+                flags |= FLAG_GZIP;
+            }
+        }
+        return sealer.seal(payload, flags, aad);
+    }
+
+    /**
+     * Opens, decompresses and deserializes.
+     *
+     * @param envelope the stored bytes
+     * @param aad the record's associated data
+     * @return the state
+     * @throws StateIntegrityException when the envelope does not authenticate or its content cannot be decoded
+     */
+    public FlowState open(byte[] envelope, byte[] aad) {
+        EnvelopeSealer.Opened opened;
+        try {
+            opened = sealer.open(envelope, aad);
+        } catch (EnvelopeIntegrityException e) {
+            throw new StateIntegrityException("stored state failed authentication: " + e.getMessage(), e);
+        }
+        if ((opened.flags() & 0xF0) != CODEC_JSON) {
+            throw new StateIntegrityException("stored state uses an unknown codec " + (opened.flags() >> 4));
+        }
+        try {
+            byte[] json = (opened.flags() & FLAG_GZIP) != 0 ? gunzip(opened.payload()) : opened.payload();
+            return mapper.readValue(json, FlowState.class);
+        } catch (IOException e) {
+            throw new StateIntegrityException("stored state cannot be decoded: " + e.getClass().getSimpleName(), e);
+        }
+    }
+
+    private static byte[] gzip(byte[] data, int level) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(64, data.length / 3));
+        try (GZIPOutputStream gz = new LeveledGzip(out, level)) {
+            gz.write(data);
+        } catch (IOException e) {
+            throw new IllegalStateException("in-memory gzip failed", e);
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] gunzip(byte[] data) throws IOException {
+        try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(data), 8192)) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(data.length * 4);
+            byte[] buf = new byte[8192];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                out.write(buf, 0, n);
+                if (out.size() > MAX_PLAINTEXT) {
+                    throw new IOException("state larger than " + MAX_PLAINTEXT + " bytes");
+                }
+            }
+            return out.toByteArray();
+        }
+    }
+
+    private static final class LeveledGzip extends GZIPOutputStream {
+        LeveledGzip(ByteArrayOutputStream out, int level) throws IOException {
+            super(out, 8192);
+            def.setLevel(level == 0 ? Deflater.NO_COMPRESSION : level);
+        }
+    }
+}
