@@ -46,7 +46,7 @@ public class InputValidationException extends StasisException {
     /**
      * One failed constraint.
      *
-     * @param path the JSON path of the offending value (for example {@code $.amount})
+     * @param path a JSON Pointer (RFC 6901) to the offending value, for example {@code /amount}; empty for the whole document
      * @param message a readable description of the failure
      */
     public record Violation(String path, String message) {

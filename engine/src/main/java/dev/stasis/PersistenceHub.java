@@ -249,7 +249,7 @@ public final class PersistenceHub {
                 node = mapper.readTree(json);
             } catch (JsonProcessingException e) {
                 return Mono.error(new InputValidationException(
-                        "(unknown)", List.of(new InputValidationException.Violation("$", "malformed JSON"))));
+                        "(unknown)", List.of(new InputValidationException.Violation("", "malformed JSON"))));
             }
             return resume(key, node == null ? NullNode.getInstance() : node, options);
         });
