@@ -28,13 +28,17 @@ public final class Flow<I, O> {
     private final Class<I> inputType;
     private final Class<O> outputType;
     private final FlowFunction<I, O> function;
+    private final FlowOptions options;
 
-    private Flow(String name, int version, Class<I> inputType, Class<O> outputType, FlowFunction<I, O> function) {
+    private Flow(
+            String name, int version, Class<I> inputType, Class<O> outputType, FlowFunction<I, O> function,
+            FlowOptions options) {
         this.name = name;
         this.version = version;
         this.inputType = inputType;
         this.outputType = outputType;
         this.function = function;
+        this.options = options;
     }
 
     /**
@@ -64,7 +68,27 @@ public final class Flow<I, O> {
                 version,
                 Objects.requireNonNull(inputType, "inputType"),
                 Objects.requireNonNull(outputType, "outputType"),
-                Objects.requireNonNull(function, "function"));
+                Objects.requireNonNull(function, "function"),
+                FlowOptions.defaults());
+    }
+
+    /**
+     * This flow with other execution options.
+     *
+     * @param options the options
+     * @return a new definition with the same name, version and body
+     */
+    public Flow<I, O> withOptions(FlowOptions options) {
+        return new Flow<>(name, version, inputType, outputType, function, Objects.requireNonNull(options));
+    }
+
+    /**
+     * The execution options.
+     *
+     * @return the options
+     */
+    public FlowOptions options() {
+        return options;
     }
 
     /**

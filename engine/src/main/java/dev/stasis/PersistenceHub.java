@@ -39,6 +39,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -430,6 +431,8 @@ public final class PersistenceHub {
         state.journal.add(journalAwait(group.id, inputs, timedOut));
         state.pending = null;
         state.status = FlowStatus.RUNNING;
+        state.claimKeyHash = rc == null ? null : rc.keyHash;
+        state.claimIdempotencyKeyHash = rc == null ? null : rc.idempotencyKeyHash;
         FlowRecord next = seal(record.toBuilder()
                 .version(record.version() + 1)
                 .status(FlowStatus.RUNNING)
@@ -461,36 +464,108 @@ public final class PersistenceHub {
         try {
             input = mapper.treeToValue(state.input == null ? NullNode.getInstance() : state.input, flow.inputType());
         } catch (JsonProcessingException e) {
-            return persistFailure(claimed, state, new NonDeterministicFlowException(
-                    "stored input of flow " + claimed.id() + " does not read as " + flow.inputType().getName()), rc);
+            Run run = new Run(claimed, claimed);
+            Execution.Outcome failed = new Execution.Outcome(Execution.Outcome.Kind.FAILED, null, null,
+                    new NonDeterministicFlowException("stored input of flow " + claimed.id() + " does not read as "
+                            + flow.inputType().getName()));
+            return persist(flow, run, state, null, failed, rc);
         }
         return runAndPersist(flow, input, claimed.toBuilder(), state, claimed, rc);
     }
 
-    private Mono<FlowResult> persistFailure(FlowRecord current, FlowState state, Throwable error, @Nullable ResumeContext rc) {
-        Execution.Outcome outcome = new Execution.Outcome(Execution.Outcome.Kind.FAILED, null, null, error);
-        return persist(null, current.toBuilder(), state, null, outcome, current, rc);
-    }
-
+    /**
+     * Runs a flow body and writes its outcome. While it runs with a stored record, the lease is renewed every third
+     * of its duration; with {@link FlowOptions#checkpointSteps()} the journal is written after every step.
+     */
     private <I, O> Mono<FlowResult> runAndPersist(
             Flow<I, O> flow, I input, FlowRecord.Builder base, FlowState state, @Nullable FlowRecord current,
             @Nullable ResumeContext rc) {
-        FlowRecord ref = current;
-        FlowRecord probe = base.state(new byte[0]).build();
-        Execution exec = new Execution(probe.id(), probe.correlationId(), state, mapper);
-        return exec.run(flow, input).flatMap(outcome -> persist(flow, base, state, exec, outcome, ref, rc));
+        return Mono.defer(() -> {
+            FlowRecord identity = base.state(new byte[0]).build();
+            Run run = new Run(identity, current);
+            Execution exec = new Execution(identity.id(), identity.correlationId(), state, mapper,
+                    flow.options().checkpointSteps() ? e -> checkpoint(run, state, e) : null);
+            Mono<Execution.Outcome> outcome = exec.run(flow, input);
+            Duration every = leaseDuration.dividedBy(3);
+            Mono<Execution.Outcome> renewed = Mono.using(
+                    () -> Flux.interval(every, every, timer)
+                            .onBackpressureDrop()
+                            .concatMap(i -> run.serialized(() -> renewLease(run)).onErrorResume(e -> {
+                                log.warn("lease renewal of flow {} failed: {}", identity.id(), e.toString());
+                                return Mono.empty();
+                            }))
+                            .subscribe(),
+                    d -> outcome,
+                    Disposable::dispose);
+            return renewed.flatMap(o -> run.serialized(() -> persist(flow, run, state, exec, o, rc)));
+        });
+    }
+
+    /** Writes the journal so far under the run's lease (inserting a running record when none is stored yet). */
+    private Mono<Void> checkpoint(Run run, FlowState state, Execution exec) {
+        return run.serialized(() -> {
+            Instant now = clock.instant();
+            FlowState snapshot = state.copyWith(exec.journal(), exec.remainingInjected());
+            snapshot.status = FlowStatus.RUNNING;
+            FlowRecord current = run.current;
+            FlowRecord.Builder b = (current != null ? current : run.identity).toBuilder()
+                    .status(FlowStatus.RUNNING)
+                    .updatedAt(now)
+                    .leaseOwner(instanceId)
+                    .leaseExpiresAt(now.plus(leaseDuration));
+            if (current == null) {
+                FlowRecord next = seal(b.version(1).deadline(null).waits(List.of()).retainUntil(null), snapshot);
+                return store.insert(next).then(Mono.fromRunnable(() -> run.current = next));
+            }
+            FlowRecord next = seal(b.version(current.version() + 1), snapshot);
+            return store.compareAndSet(current.version(), next).flatMap(ok -> {
+                if (!ok) {
+                    return Mono.error(lostLease(next.id()));
+                }
+                run.current = next;
+                return Mono.empty();
+            });
+        }).then();
+    }
+
+    private Mono<Void> renewLease(Run run) {
+        FlowRecord current = run.current;
+        if (current == null || current.status() != FlowStatus.RUNNING) {
+            return Mono.empty();
+        }
+        Instant now = clock.instant();
+        FlowState state = open(current);
+        FlowRecord next = seal(current.toBuilder()
+                .version(current.version() + 1)
+                .updatedAt(now)
+                .leaseOwner(instanceId)
+                .leaseExpiresAt(now.plus(leaseDuration)), state);
+        return store.compareAndSet(current.version(), next).flatMap(ok -> {
+            if (ok) {
+                run.current = next;
+            } else {
+                log.warn("flow {} lost its lease: another instance took it over", current.id());
+            }
+            return Mono.<Void>empty();
+        });
+    }
+
+    private static StorageException lostLease(String flowId) {
+        return new StorageException("flow " + flowId
+                + " changed while this hub ran it (its lease lapsed and another instance took it over)");
     }
 
     private Mono<FlowResult> persist(
-            @Nullable Flow<?, ?> flow, FlowRecord.Builder base, FlowState state, @Nullable Execution exec,
-            Execution.Outcome outcome, @Nullable FlowRecord current, @Nullable ResumeContext rc) {
+            @Nullable Flow<?, ?> flow, Run run, FlowState state, @Nullable Execution exec,
+            Execution.Outcome outcome, @Nullable ResumeContext rc) {
         Instant now = clock.instant();
         if (exec != null) {
             state.journal = exec.journal();
             state.injected = exec.remainingInjected();
         }
-        FlowRecord probe = base.status(FlowStatus.RUNNING).version(0).state(new byte[0]).build();
-        String flowId = probe.id();
+        FlowRecord current = run.current;
+        FlowRecord.Builder base = (current != null ? current : run.identity).toBuilder();
+        String flowId = run.identity.id();
         List<WaitRecord> history = current == null ? List.of() : current.waits();
         FlowResult result;
         Map<String, String> newKeys = new LinkedHashMap<>();
@@ -560,9 +635,13 @@ public final class PersistenceHub {
                 }
             }
         }
-        if (rc != null) {
-            putResult(state, rc.keyHash, stored(result, rc.idempotencyKeyHash, newKeys));
+        String claimKey = rc != null ? rc.keyHash : state.claimKeyHash;
+        String claimIdem = rc != null ? rc.idempotencyKeyHash : state.claimIdempotencyKeyHash;
+        if (claimKey != null) {
+            putResult(state, claimKey, stored(result, claimIdem, newKeys));
         }
+        state.claimKeyHash = null;
+        state.claimIdempotencyKeyHash = null;
         base.updatedAt(now).leaseOwner(null).leaseExpiresAt(null);
         FlowEvent.Type type = switch (result.status()) {
             case SUSPENDED -> FlowEvent.Type.SUSPENDED;
@@ -575,11 +654,12 @@ public final class PersistenceHub {
                 : List.of();
         if (current == null) {
             if (result.status() != FlowStatus.SUSPENDED) {
-                emit(type, probe, awaitIds, now);
+                emit(type, run.identity, awaitIds, now);
                 return Mono.just(result);
             }
             FlowRecord next = seal(base.version(1), state);
             return store.insert(next).then(Mono.fromSupplier(() -> {
+                run.current = next;
                 emit(type, next, awaitIds, now);
                 return result;
             }));
@@ -587,12 +667,39 @@ public final class PersistenceHub {
         FlowRecord next = seal(base.version(current.version() + 1), state);
         return store.compareAndSet(current.version(), next).flatMap(ok -> {
             if (!ok) {
-                return Mono.error(new StorageException("flow " + flowId
-                        + " changed while this hub ran it (its lease lapsed and another instance took it over)"));
+                return Mono.error(lostLease(flowId));
             }
+            run.current = next;
             emit(type, next, awaitIds, now);
             return Mono.just(result);
         });
+    }
+
+    /**
+     * One run of a flow: its identity, the latest record it wrote, and a queue that orders its writes (lease
+     * renewals, checkpoints, the final write) so that each compare-and-set starts from the previous one's version.
+     */
+    private static final class Run {
+        final FlowRecord identity;
+        volatile @Nullable FlowRecord current;
+        private Mono<Object> tail = Mono.empty();
+
+        Run(FlowRecord identity, @Nullable FlowRecord current) {
+            this.identity = identity;
+            this.current = current;
+        }
+
+        <T> Mono<T> serialized(java.util.function.Supplier<Mono<T>> write) {
+            return Mono.defer(() -> {
+                Mono<T> mine;
+                synchronized (this) {
+                    Mono<Object> previous = tail;
+                    mine = previous.onErrorResume(e -> Mono.empty()).then(Mono.defer(write)).cache();
+                    tail = mine.cast(Object.class).onErrorResume(e -> Mono.empty());
+                }
+                return mine;
+            });
+        }
     }
 
     private @Nullable Object readOutput(@Nullable Flow<?, ?> flow, @Nullable JsonNode output) {
@@ -752,18 +859,39 @@ public final class PersistenceHub {
      * @return how many records were fired by this hub
      */
     public Mono<Long> fireDueTimeouts(int batchSize) {
+        return timeoutBatch(batchSize).map(b -> b[1]);
+    }
+
+    /** One batch of the timeout sweep: {records seen, records fired by this hub}. */
+    private Mono<long[]> timeoutBatch(int batchSize) {
         return provisioned.then(Mono.defer(() -> {
             Instant now = clock.instant();
-            AtomicLong fired = new AtomicLong();
+            long[] counts = new long[2];
             return store.dueForTimeout(now, batchSize)
+                    .doOnNext(r -> counts[0]++)
                     .concatMap(r -> Mono.defer(() -> fireTimeouts(r, now))
-                            .doOnNext(x -> fired.incrementAndGet())
-                            .onErrorResume(StateIntegrityException.class, e -> {
-                                log.warn("skipping record {} in the timeout sweep: {}", r.id(), e.getMessage());
-                                return Mono.empty();
-                            }))
-                    .then(Mono.fromSupplier(fired::get));
+                            .doOnNext(x -> counts[1]++)
+                            .onErrorResume(StateIntegrityException.class, e -> quarantine(r, e, now)))
+                    .then(Mono.fromSupplier(() -> counts));
         }));
+    }
+
+    /**
+     * Takes a record whose sealed state does not authenticate off the sweep indexes (status FAILED, no deadline, no
+     * lease), leaving its bytes as they are for inspection. Its keys keep failing with
+     * {@link StateIntegrityException}.
+     */
+    private Mono<FlowResult> quarantine(FlowRecord record, Throwable error, Instant now) {
+        log.error("record {} failed authentication and is quarantined: {}", record.id(), error.getMessage());
+        FlowRecord next = record.toBuilder()
+                .version(record.version() + 1)
+                .status(FlowStatus.FAILED)
+                .updatedAt(now)
+                .deadline(null)
+                .leaseOwner(null)
+                .leaseExpiresAt(null)
+                .build();
+        return store.compareAndSet(record.version(), next).then(Mono.empty());
     }
 
     private Mono<FlowResult> fireTimeouts(FlowRecord record, Instant now) {
@@ -795,6 +923,141 @@ public final class PersistenceHub {
         }
         emit(FlowEvent.Type.EXPIRED, record, expired, now);
         return claim(flow, record, state, group, now, null);
+    }
+
+    /**
+     * Takes over flows whose lease lapsed (their hub died mid-run) and finishes them from their last checkpoint with
+     * the input recorded when their wait was claimed. Each is taken with a compare-and-set, so with many hubs on one
+     * store every orphaned flow is finished by exactly one of them.
+     *
+     * @param batchSize how many orphaned flows to take
+     * @return how many flows this hub took over
+     */
+    public Mono<Long> recoverExpiredLeases(int batchSize) {
+        return leaseBatch(batchSize).map(b -> b[1]);
+    }
+
+    /** One batch of the recovery sweep: {records seen, records taken over by this hub}. */
+    private Mono<long[]> leaseBatch(int batchSize) {
+        return provisioned.then(Mono.defer(() -> {
+            Instant now = clock.instant();
+            long[] counts = new long[2];
+            return store.expiredLeases(now, batchSize)
+                    .doOnNext(r -> counts[0]++)
+                    .concatMap(r -> Mono.defer(() -> recover(r, now))
+                            .doOnNext(x -> counts[1]++)
+                            .onErrorResume(StateIntegrityException.class, e -> quarantine(r, e, now))
+                            .onErrorResume(e -> !(e instanceof StorageUnavailableException), e -> {
+                                log.warn("could not recover flow {}: {}", r.id(), e.toString());
+                                return Mono.empty();
+                            }))
+                    .then(Mono.fromSupplier(() -> counts));
+        }));
+    }
+
+    private Mono<FlowResult> recover(FlowRecord record, Instant now) {
+        if (record.status() != FlowStatus.RUNNING) {
+            return Mono.empty();
+        }
+        Flow<?, ?> flow = registry.find(record.flowName(), record.flowVersion()).orElse(null);
+        if (flow == null) {
+            log.warn("flow {} needs recovery but {} v{} is not registered here", record.id(), record.flowName(),
+                    record.flowVersion());
+            return Mono.empty();
+        }
+        FlowState state = open(record);
+        FlowRecord taken = seal(record.toBuilder()
+                .version(record.version() + 1)
+                .updatedAt(now)
+                .leaseOwner(instanceId)
+                .leaseExpiresAt(now.plus(leaseDuration)), state);
+        return store.compareAndSet(record.version(), taken).flatMap(ok -> ok
+                ? replay(flow, taken, state, null)
+                : Mono.empty());
+    }
+
+    /**
+     * Moves a pending wait's deadline (a heartbeat: "still working on it"). Only a wait that has not timed out can be
+     * extended.
+     *
+     * @param flowId the flow id
+     * @param awaitId the wait's await id
+     * @param deadline the new deadline
+     * @return {@code true} when moved; {@code false} when the flow has no such pending wait
+     */
+    public Mono<Boolean> extendDeadline(String flowId, String awaitId, Instant deadline) {
+        return provisioned.then(extendAttempt(flowId, awaitId, deadline, 0));
+    }
+
+    private Mono<Boolean> extendAttempt(String flowId, String awaitId, Instant deadline, int attempt) {
+        if (attempt >= MAX_CAS_ATTEMPTS) {
+            return Mono.error(new StorageException("could not extend a wait of flow " + flowId));
+        }
+        return store.findById(flowId).flatMap(record -> {
+            if (record.status() != FlowStatus.SUSPENDED) {
+                return Mono.just(false);
+            }
+            FlowState state = open(record);
+            PendingGroup group = state.pending;
+            Instant now = clock.instant();
+            boolean changed = false;
+            if (group != null) {
+                for (PendingWait w : group.waits) {
+                    if (w.awaitId.equals(awaitId) && w.status == WaitRecord.Status.PENDING
+                            && (w.deadline == null || now.isBefore(w.deadline))) {
+                        w.deadline = deadline;
+                        changed = true;
+                    }
+                }
+            }
+            if (!changed) {
+                return Mono.just(false);
+            }
+            FlowRecord next = seal(record.toBuilder()
+                    .version(record.version() + 1)
+                    .updatedAt(now)
+                    .deadline(group.earliestDeadline())
+                    .waits(mergeWaits(record.waits(), group)), state);
+            return store.compareAndSet(record.version(), next)
+                    .flatMap(ok -> ok ? Mono.just(true) : extendAttempt(flowId, awaitId, deadline, attempt + 1));
+        }).defaultIfEmpty(false);
+    }
+
+    /**
+     * One sweep: fires overdue waits and recovers orphaned flows, in batches, until none are left (so a backlog
+     * drains without loading it all at once).
+     *
+     * @param batchSize records per store call
+     * @return how many records were handled
+     */
+    public Mono<Long> sweep(int batchSize) {
+        // keep going while batches come back full and this hub still makes progress: a full batch that fired
+        // nothing (flows not registered here, or all taken by other hubs) ends the sweep instead of looping
+        Mono<Long> timeouts = timeoutBatch(batchSize)
+                .expand(b -> b[0] >= batchSize && b[1] > 0 ? timeoutBatch(batchSize) : Mono.empty())
+                .reduce(0L, (sum, b) -> sum + b[1]);
+        Mono<Long> leases = leaseBatch(batchSize)
+                .expand(b -> b[0] >= batchSize && b[1] > 0 ? leaseBatch(batchSize) : Mono.empty())
+                .reduce(0L, (sum, b) -> sum + b[1]);
+        return timeouts.zipWith(leases, Long::sum);
+    }
+
+    /**
+     * Starts sweeping on this hub's timer: every {@code interval}, {@link #sweep(int)} runs unless the previous sweep
+     * is still running (ticks are dropped, not queued). Errors are logged and the next tick tries again.
+     *
+     * @param interval time between sweeps
+     * @param batchSize records per store call
+     * @return dispose it to stop sweeping
+     */
+    public Disposable startSweeper(Duration interval, int batchSize) {
+        return Flux.interval(interval, interval, timer)
+                .onBackpressureDrop()
+                .concatMap(tick -> sweep(batchSize).onErrorResume(e -> {
+                    log.warn("sweep failed: {}", e.toString());
+                    return Mono.empty();
+                }), 1)
+                .subscribe();
     }
 
     /**

@@ -20,6 +20,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
@@ -46,6 +47,7 @@ public final class Execution implements FlowContext {
     private final SuspendSignal signal = new SuspendSignal();
     private volatile @Nullable Suspension suspension;
     private volatile @Nullable NonDeterministicFlowException divergence;
+    private final @Nullable Function<Execution, Mono<Void>> checkpointer;
 
     /**
      * Prepares a run.
@@ -56,6 +58,22 @@ public final class Execution implements FlowContext {
      * @param mapper the mapper for values
      */
     public Execution(String flowId, @Nullable String correlationId, FlowState state, ObjectMapper mapper) {
+        this(flowId, correlationId, state, mapper, null);
+    }
+
+    /**
+     * Prepares a run that checkpoints its journal after every new step.
+     *
+     * @param flowId the flow id
+     * @param correlationId the correlation id or null
+     * @param state the state whose journal and up-front inputs the run replays (not modified)
+     * @param mapper the mapper for values
+     * @param checkpointer writes the journal durably; the step's value is emitted only after it completes
+     */
+    public Execution(
+            String flowId, @Nullable String correlationId, FlowState state, ObjectMapper mapper,
+            @Nullable Function<Execution, Mono<Void>> checkpointer) {
+        this.checkpointer = checkpointer;
         this.flowId = flowId;
         this.correlationId = correlationId;
         this.mapper = mapper;
@@ -158,12 +176,19 @@ public final class Execution implements FlowContext {
                     return diverge("recorded value of " + id + " does not read as " + type.getName());
                 }
             }
-            return Mono.<T>defer(() -> castMono(action.get()))
+            Mono<T> executed = Mono.<T>defer(() -> castMono(action.get()))
                     .map(v -> {
                         record(JournalEntry.step(id, mapper.valueToTree(v)));
                         return v;
                     })
                     .switchIfEmpty(Mono.fromRunnable(() -> record(JournalEntry.step(id, null))));
+            Function<Execution, Mono<Void>> cp = checkpointer;
+            if (cp == null) {
+                return executed;
+            }
+            return executed
+                    .flatMap(v -> cp.apply(this).thenReturn(v))
+                    .switchIfEmpty(Mono.defer(() -> cp.apply(this)).then(Mono.empty()));
         });
     }
 

@@ -34,12 +34,41 @@ public final class FlowState {
     public Map<String, JsonNode> injected = new LinkedHashMap<>();
     /** Results handed out, by the key hash of the wait whose resume produced them (for idempotent redelivery). */
     public Map<String, StoredResult> results = new LinkedHashMap<>();
+    /** Key hash of the wait whose resume claimed the current run (so a recovering instance can record its result). */
+    public @Nullable String claimKeyHash;
+    /** Idempotency key hash of that resume. */
+    public @Nullable String claimIdempotencyKeyHash;
     /** The output of a completed flow. */
     public @Nullable JsonNode output;
     /** The error class of a failed flow. */
     public @Nullable String errorType;
     /** The error message of a failed flow. */
     public @Nullable String errorMessage;
+
+    /**
+     * A shallow copy with another journal and up-front inputs (for checkpoints taken while a run goes on).
+     *
+     * @param journal the journal so far
+     * @param injected the up-front inputs not consumed yet
+     * @return the copy
+     */
+    public FlowState copyWith(List<JournalEntry> journal, Map<String, JsonNode> injected) {
+        FlowState c = new FlowState();
+        c.format = format;
+        c.status = status;
+        c.input = input;
+        c.journal = new ArrayList<>(journal);
+        c.pending = pending;
+        c.startMetadata = new LinkedHashMap<>(startMetadata);
+        c.injected = new LinkedHashMap<>(injected);
+        c.results = new LinkedHashMap<>(results);
+        c.claimKeyHash = claimKeyHash;
+        c.claimIdempotencyKeyHash = claimIdempotencyKeyHash;
+        c.output = output;
+        c.errorType = errorType;
+        c.errorMessage = errorMessage;
+        return c;
+    }
 
     /** A step result or a resolved wait group. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
