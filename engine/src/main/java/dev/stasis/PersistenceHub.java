@@ -356,7 +356,7 @@ public final class PersistenceHub {
                     wait.hasInput = true;
                     wait.input = json;
                     wait.idempotencyKeyHash = idem;
-                    return claim(flow, record, state, group, now, new ResumeContext(keyHash, idem, wait.awaitId))
+                    return claim(flow, record, state, group, now, new ResumeContext(keyHash, idem, wait.awaitId), List.of())
                             .switchIfEmpty(Mono.defer(() -> attemptResume(keyHash, idem, json, attempt + 1)));
                 });
     }
@@ -390,7 +390,7 @@ public final class PersistenceHub {
      */
     private Mono<FlowResult> claim(
             Flow<?, ?> flow, FlowRecord record, FlowState state, PendingGroup group, Instant now,
-            @Nullable ResumeContext rc) {
+            @Nullable ResumeContext rc, List<String> expired) {
         List<String> resolvedIds = new ArrayList<>();
         for (PendingWait w : group.waits) {
             if (w.status == WaitRecord.Status.RESOLVED && rc != null && w.keyHash.equals(rc.keyHash)) {
@@ -410,7 +410,8 @@ public final class PersistenceHub {
                     .waits(mergeWaits(record.waits(), group)), state);
             return store.compareAndSet(record.version(), next).flatMap(ok -> {
                 if (!ok) return Mono.empty();
-                emit(FlowEvent.Type.RESUMED, next, resolvedIds, now);
+                if (!expired.isEmpty()) emit(FlowEvent.Type.EXPIRED, next, expired, now);
+                if (!resolvedIds.isEmpty()) emit(FlowEvent.Type.RESUMED, next, resolvedIds, now);
                 return Mono.just(result);
             });
         }
@@ -443,9 +444,8 @@ public final class PersistenceHub {
                 .leaseExpiresAt(now.plus(leaseDuration)), state);
         return store.compareAndSet(record.version(), next).flatMap(ok -> {
             if (!ok) return Mono.empty();
-            if (!resolvedIds.isEmpty()) {
-                emit(FlowEvent.Type.RESUMED, next, resolvedIds, now);
-            }
+            if (!expired.isEmpty()) emit(FlowEvent.Type.EXPIRED, next, expired, now);
+            if (!resolvedIds.isEmpty()) emit(FlowEvent.Type.RESUMED, next, resolvedIds, now);
             return replay(flow, next, state, rc);
         });
     }
@@ -921,8 +921,7 @@ public final class PersistenceHub {
                     record.flowVersion());
             return Mono.empty();
         }
-        emit(FlowEvent.Type.EXPIRED, record, expired, now);
-        return claim(flow, record, state, group, now, null);
+        return claim(flow, record, state, group, now, null, expired);
     }
 
     /**

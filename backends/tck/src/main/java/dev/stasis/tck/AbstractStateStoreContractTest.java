@@ -163,6 +163,9 @@ public abstract class AbstractStateStoreContractTest {
                 .register(flows.approval)
                 .register(flows.approvalWithDefault)
                 .register(flows.quorum)
+                .register(flows.crashable)
+                .register(flows.timeoutHandled)
+                .leaseDuration(Duration.ofSeconds(30))
                 .clock(clock)
                 .instanceId(instanceId)
                 .retention(Duration.ofDays(1))
@@ -848,6 +851,113 @@ public abstract class AbstractStateStoreContractTest {
                     assertThat(info.waits()).extracting(SuspensionInfo.WaitInfo::awaitId).containsExactly("manager-approval");
                     assertThat(info.toString()).doesNotContain(s.key());
                 })
+                .verifyComplete();
+    }
+
+    // ------------------------------------------------------------------ timeouts, leases, many instances
+
+    @Test
+    @DisplayName("guarantee 5: a wait without default times out into an error the flow handles")
+    void timeoutWithError() {
+        FlowResult.Suspended s = (FlowResult.Suspended) onParallel(hub.start(flows.timeoutHandled, order())).block();
+        clock.advance(Duration.ofMinutes(9));
+        onParallel(hub.sweep(100)).block();
+        onParallel(hub.result(s.flowId())).as(StepVerifier::create)
+                .assertNext(r -> assertThat(r.status()).isEqualTo(FlowStatus.SUSPENDED))
+                .verifyComplete();
+        clock.advance(Duration.ofMinutes(2));
+        onParallel(hub.sweep(100)).block();
+        onParallel(hub.result(s.flowId())).as(StepVerifier::create)
+                .assertNext(r -> assertThat(((FlowResult.Completed) r).output(Receipt.class).approvedBy())
+                        .isEqualTo("timeout:go"))
+                .verifyComplete();
+    }
+
+    @Test
+    @DisplayName("guarantee 5: a heartbeat extends a deadline before it passes")
+    void heartbeatExtension() {
+        FlowResult.Suspended s = (FlowResult.Suspended) onParallel(hub.start(flows.timeoutHandled, order())).block();
+        clock.advance(Duration.ofMinutes(8));
+        onParallel(hub.extendDeadline(s.flowId(), "go", clock.instant().plus(Duration.ofHours(1))))
+                .as(StepVerifier::create).expectNext(true).verifyComplete();
+        onParallel(store.findById(s.flowId())).as(StepVerifier::create)
+                .assertNext(r -> assertThat(r.deadline()).isEqualTo(clock.instant().plus(Duration.ofHours(1))))
+                .verifyComplete();
+        clock.advance(Duration.ofMinutes(30));
+        onParallel(hub.sweep(100)).block();
+        onParallel(hub.resume(s.key(), new Approval(true, "in-time", null))).as(StepVerifier::create)
+                .assertNext(r -> assertThat(((FlowResult.Completed) r).output(Receipt.class).approvedBy())
+                        .isEqualTo("in-time"))
+                .verifyComplete();
+    }
+
+    @Test
+    @DisplayName("guarantee 5: three hubs sweeping one store fire each of 1,000 simultaneous timeouts exactly once")
+    void threeHubsFireEachTimeoutOnce() {
+        int n = 1000;
+        List<String> ids = Flux.range(0, n)
+                .flatMap(i -> onParallel(hub.start(flows.approvalWithDefault, order())), 32)
+                .map(FlowResult::flowId)
+                .collectList()
+                .block(Duration.ofMinutes(5));
+        clock.advance(Duration.ofMinutes(6));
+        List<PersistenceHub> hubs = List.of(newHub(clock, "sweeper-1"), newHub(clock, "sweeper-2"), newHub(clock, "sweeper-3"));
+        List<dev.stasis.FlowEvent> expired = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<reactor.core.Disposable> subs = hubs.stream()
+                .map(h -> h.events().filter(e -> e.type() == dev.stasis.FlowEvent.Type.EXPIRED).subscribe(expired::add))
+                .toList();
+        long t0 = System.nanoTime();
+        List<Long> fired = Flux.fromIterable(hubs)
+                .flatMap(h -> onParallel(h.sweep(100)), 3)
+                .collectList()
+                .block(Duration.ofMinutes(5));
+        long millis = (System.nanoTime() - t0) / 1_000_000;
+        subs.forEach(reactor.core.Disposable::dispose);
+        long total = fired.stream().mapToLong(Long::longValue).sum();
+        System.err.printf("[tck] %s three-hub sweep: %d waits, fired per hub %s, %d ms%n",
+                getClass().getSimpleName(), n, fired, millis);
+        Set<String> ours = new HashSet<>(ids);
+        List<String> expiredOurs = expired.stream().map(dev.stasis.FlowEvent::flowId).filter(ours::contains).toList();
+        assertThat(expiredOurs).hasSize(n).doesNotHaveDuplicates();
+        assertThat(total).isGreaterThanOrEqualTo(n);
+        for (String id : ids) {
+            FlowResult r = onParallel(hub.result(id)).block();
+            assertThat(r).as(id).isInstanceOf(FlowResult.Completed.class);
+            assertThat(executions(flows.charges, id)).isZero();
+        }
+    }
+
+    @Test
+    @DisplayName("guarantee 4: a flow whose hub died mid-run is finished by exactly one other hub after its lease lapses")
+    void orphanedFlowIsRecoveredOnce() throws Exception {
+        FlowResult.Suspended s = (FlowResult.Suspended) onParallel(hub.start(flows.crashable, order())).block();
+        flows.hang.set(true);
+        reactor.core.Disposable dying = onParallel(hub.resume(s.key(), new Approval(true, "ivy", null),
+                ResumeOptions.idempotencyKey("delivery-ivy"))).subscribe();
+        assertThat(flows.reachedShip.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        dying.dispose();
+        flows.hang.set(false);
+        onParallel(store.findById(s.flowId())).as(StepVerifier::create)
+                .assertNext(r -> {
+                    assertThat(r.status()).isEqualTo(FlowStatus.RUNNING);
+                    assertThat(r.leaseOwner()).isEqualTo("hub-a");
+                })
+                .verifyComplete();
+        List<PersistenceHub> others = List.of(newHub(clock, "rescuer-1"), newHub(clock, "rescuer-2"));
+        assertThat(Flux.fromIterable(others).flatMap(h -> onParallel(h.recoverExpiredLeases(100))).collectList().block())
+                .containsOnly(0L);
+        clock.advance(Duration.ofSeconds(31));
+        Flux.fromIterable(others).flatMap(h -> onParallel(h.recoverExpiredLeases(100))).blockLast(Duration.ofSeconds(60));
+        onParallel(hub.result(s.flowId())).as(StepVerifier::create)
+                .assertNext(r -> assertThat(((FlowResult.Completed) r).output(Receipt.class).approvedBy())
+                        .isEqualTo("shipped"))
+                .verifyComplete();
+        assertThat(executions(flows.charges, s.flowId())).isEqualTo(1);
+        assertThat(executions(flows.prepares, s.flowId())).as("checkpointed step ran once").isEqualTo(1);
+        onParallel(others.get(0).resume(s.key(), new Approval(true, "ivy", null),
+                        ResumeOptions.idempotencyKey("delivery-ivy")))
+                .as(StepVerifier::create)
+                .assertNext(r -> assertThat(r.status()).isEqualTo(FlowStatus.COMPLETED))
                 .verifyComplete();
     }
 }

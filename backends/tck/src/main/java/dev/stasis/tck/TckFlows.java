@@ -43,6 +43,19 @@ public final class TckFlows {
     public final Flow<Order, Receipt> approvalWithDefault;
     /** two of three approvers. */
     public final Flow<Order, Receipt> quorum;
+    /** await a note → checkpointed step "prepare" → step "ship" that hangs while {@link #hang} is set. */
+    public final Flow<Order, Receipt> crashable;
+    /** await with a 10-minute timeout and no default; the flow handles the timeout. */
+    public final Flow<Order, Receipt> timeoutHandled;
+    /** When set, the crashable flow's "ship" step never completes (simulates a process that dies mid-run). */
+    public final java.util.concurrent.atomic.AtomicBoolean hang = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Counts down when the crashable flow reaches "ship". */
+    public volatile java.util.concurrent.CountDownLatch reachedShip = new java.util.concurrent.CountDownLatch(1);
+    /** "prepare" steps executed, by flow id. */
+    public final Map<String, AtomicInteger> prepares = new ConcurrentHashMap<>();
+
+    /** The wait of the crashable and timeout flows. */
+    public static final AwaitInput<Approval> GO = AwaitInput.approval("go").timeout(Duration.ofMinutes(10)).build();
 
     /**
      * Creates the flows under a unique name prefix, so that test classes sharing a store do not see each other.
@@ -71,12 +84,41 @@ public final class TckFlows {
         AwaitInput<Approval> a1 = AwaitInput.approval("approver-1").build();
         AwaitInput<Approval> a2 = AwaitInput.approval("approver-2").build();
         AwaitInput<Approval> a3 = AwaitInput.approval("approver-3").build();
+        crashable = crashableFlow(prefix);
+        timeoutHandled = Flow.define(prefix + "-timeout", 1, Order.class, Receipt.class, (ctx, order) ->
+                ctx.await(GO)
+                        .map(a -> new Receipt(order.id(), a.approver(), order.amount()))
+                        .onErrorResume(dev.stasis.AwaitTimeoutException.class,
+                                e -> Mono.just(new Receipt(order.id(), "timeout:" + e.awaitId(), 0))));
         quorum = Flow.define(prefix + "-quorum", 1, Order.class, Receipt.class, (ctx, order) ->
                 ctx.awaitQuorum(2, java.util.List.of(a1, a2, a3))
                         .flatMap(r -> ctx.step("charge", Receipt.class, () -> Mono.fromSupplier(() -> {
                             count(charges, ctx.flowId());
                             return new Receipt(order.id(), String.join("+", r.awaitIds()), order.amount());
                         }))));
+    }
+
+    /**
+     * Builds the crash and timeout flows.
+     */
+    private Flow<Order, Receipt> crashableFlow(String prefix) {
+        return Flow.define(prefix + "-crashable", 1, Order.class, Receipt.class, (ctx, order) ->
+                        ctx.await(GO)
+                                .flatMap(a -> ctx.step("prepare", String.class, () -> Mono.fromSupplier(() -> {
+                                    count(prepares, ctx.flowId());
+                                    return "prepared";
+                                })))
+                                .flatMap(p -> ctx.step("ship", Receipt.class, () -> {
+                                    reachedShip.countDown();
+                                    if (hang.get()) {
+                                        return Mono.never();
+                                    }
+                                    return Mono.fromSupplier(() -> {
+                                        count(charges, ctx.flowId());
+                                        return new Receipt(order.id(), "shipped", order.amount());
+                                    });
+                                })))
+                .withOptions(dev.stasis.FlowOptions.checkpointEveryStep());
     }
 
     /**

@@ -1,0 +1,231 @@
+package dev.stasis.backend.postgres;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.stasis.FlowStatus;
+import dev.stasis.StorageException;
+import dev.stasis.spi.FlowRecord;
+import dev.stasis.spi.WaitRecord;
+import io.r2dbc.spi.Row;
+import io.r2dbc.spi.Statement;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Maps a {@link FlowRecord} to bind values and a result row back to a record. Waits are an ordered jsonb array of
+ * {@code {"keyHash", "awaitId", "deadline" (ISO-8601 or null), "status"}}; metadata is a flat jsonb object of strings.
+ * Instants are truncated to milliseconds on the way in.
+ */
+final class RecordCodec {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final TypeReference<TreeMap<String, String>> STRING_MAP = new TypeReference<>() {};
+
+    private RecordCodec() {}
+
+    /** A typed SQL NULL among bind values. */
+    record Null(Class<?> type) {}
+
+    /**
+     * Binds values to {@code $1…$n}.
+     *
+     * @return the statement
+     */
+    static Statement bind(Statement statement, List<Object> params) {
+        for (int i = 0; i < params.size(); i++) {
+            Object v = params.get(i);
+            if (v instanceof Null n) {
+                statement.bindNull(i, n.type());
+            } else {
+                statement.bind(i, v);
+            }
+        }
+        return statement;
+    }
+
+    /** Values for {@link Sql#insert}: the 16 columns, then the key hashes. */
+    static List<Object> insertParams(FlowRecord r) {
+        List<Object> p = new ArrayList<>(17);
+        p.add(r.id());
+        p.add(r.flowName());
+        p.add(r.flowVersion());
+        p.add(r.status().name());
+        p.add(r.version());
+        p.add(Sql.millis(r.createdAt()));
+        p.add(Sql.millis(r.updatedAt()));
+        p.add(instant(r.deadline()));
+        p.add(r.correlationId() == null ? new Null(String.class) : r.correlationId());
+        p.add(text(r.leaseOwner()));
+        p.add(instant(r.leaseExpiresAt()));
+        p.add(instant(r.retainUntil()));
+        p.add(metadataJson(r.metadata()));
+        p.add(waitsJson(r.waits()));
+        p.add(awaitIds(r.waits()));
+        p.add(ByteBuffer.wrap(r.state()));
+        p.add(r.keyHashes().toArray(new String[0]));
+        return p;
+    }
+
+    /** Values for {@link Sql#compareAndSet}: id, expected version, the changeable columns, then the key hashes. */
+    static List<Object> compareAndSetParams(long expectedVersion, FlowRecord r) {
+        List<Object> p = new ArrayList<>(17);
+        p.add(r.id());
+        p.add(expectedVersion);
+        p.add(r.flowName());
+        p.add(r.flowVersion());
+        p.add(r.status().name());
+        p.add(r.version());
+        p.add(Sql.millis(r.createdAt()));
+        p.add(Sql.millis(r.updatedAt()));
+        p.add(instant(r.deadline()));
+        p.add(text(r.leaseOwner()));
+        p.add(instant(r.leaseExpiresAt()));
+        p.add(instant(r.retainUntil()));
+        p.add(metadataJson(r.metadata()));
+        p.add(waitsJson(r.waits()));
+        p.add(awaitIds(r.waits()));
+        p.add(ByteBuffer.wrap(r.state()));
+        p.add(r.keyHashes().toArray(new String[0]));
+        return p;
+    }
+
+    private static Object instant(@Nullable Instant t) {
+        return t == null ? new Null(Instant.class) : Sql.millis(t);
+    }
+
+    private static Object text(@Nullable String s) {
+        return s == null ? new Null(String.class) : s;
+    }
+
+    /** The distinct await ids, in wait order. */
+    static String[] awaitIds(List<WaitRecord> waits) {
+        Set<String> ids = new LinkedHashSet<>();
+        for (WaitRecord w : waits) {
+            ids.add(w.awaitId());
+        }
+        return ids.toArray(new String[0]);
+    }
+
+    /**
+     * A row of {@link Sql#COLUMNS} as a record.
+     *
+     * @throws StorageException when a stored value cannot be read (an unknown status, malformed json)
+     */
+    static FlowRecord decode(Row row) {
+        String id = required(row.get("id", String.class), "id");
+        String status = required(row.get("status", String.class), "status");
+        FlowStatus flowStatus;
+        try {
+            flowStatus = FlowStatus.valueOf(status);
+        } catch (IllegalArgumentException e) {
+            throw new StorageException("flow " + id + " has an unknown status '" + status + "'", e);
+        }
+        return new FlowRecord(
+                id,
+                required(row.get("flow_name", String.class), "flow_name"),
+                required(row.get("flow_version", Integer.class), "flow_version"),
+                flowStatus,
+                required(row.get("version", Long.class), "version"),
+                required(row.get("created_at", Instant.class), "created_at"),
+                required(row.get("updated_at", Instant.class), "updated_at"),
+                row.get("deadline", Instant.class),
+                row.get("correlation_id", String.class),
+                waits(id, required(row.get("waits", String.class), "waits")),
+                row.get("lease_owner", String.class),
+                row.get("lease_expires_at", Instant.class),
+                row.get("retain_until", Instant.class),
+                metadata(id, required(row.get("metadata", String.class), "metadata")),
+                required(row.get("state", byte[].class), "state"));
+    }
+
+    private static <T> T required(@Nullable T value, String column) {
+        if (value == null) {
+            throw new StorageException("column " + column + " is null in a stored flow");
+        }
+        return value;
+    }
+
+    /** The waits as a jsonb array text, in order. */
+    static String waitsJson(List<WaitRecord> waits) {
+        ArrayNode array = JSON.createArrayNode();
+        for (WaitRecord w : waits) {
+            ObjectNode o = array.addObject();
+            o.put("keyHash", w.keyHash());
+            o.put("awaitId", w.awaitId());
+            if (w.deadline() == null) {
+                o.putNull("deadline");
+            } else {
+                o.put("deadline", Sql.millis(w.deadline()).toString());
+            }
+            o.put("status", w.status().name());
+        }
+        return write(array);
+    }
+
+    /** Parses {@link #waitsJson}'s format (as PostgreSQL prints jsonb back). */
+    static List<WaitRecord> waits(String flowId, String json) {
+        try {
+            JsonNode array = JSON.readTree(json);
+            if (!array.isArray()) {
+                throw new StorageException("flow " + flowId + ": waits is not a json array");
+            }
+            List<WaitRecord> waits = new ArrayList<>(array.size());
+            for (JsonNode o : array) {
+                JsonNode deadline = o.path("deadline");
+                waits.add(new WaitRecord(
+                        textField(flowId, o, "keyHash"),
+                        textField(flowId, o, "awaitId"),
+                        deadline.isNull() || deadline.isMissingNode() ? null : Instant.parse(deadline.asText()),
+                        WaitRecord.Status.valueOf(textField(flowId, o, "status"))));
+            }
+            return waits;
+        } catch (JsonProcessingException | RuntimeException e) {
+            if (e instanceof StorageException se) {
+                throw se;
+            }
+            throw new StorageException("flow " + flowId + ": cannot read its stored waits", e);
+        }
+    }
+
+    private static String textField(String flowId, JsonNode o, String name) {
+        JsonNode v = o.get(name);
+        if (v == null || !v.isTextual()) {
+            throw new StorageException("flow " + flowId + ": a stored wait has no " + name);
+        }
+        return v.asText();
+    }
+
+    /** The metadata as a jsonb object text (keys sorted, for stable filters). */
+    static String metadataJson(Map<String, String> metadata) {
+        return write(new TreeMap<>(metadata));
+    }
+
+    /** Parses a flat json object of strings. */
+    static Map<String, String> metadata(String flowId, String json) {
+        try {
+            return Objects.requireNonNull(JSON.readValue(json, STRING_MAP));
+        } catch (JsonProcessingException | RuntimeException e) {
+            throw new StorageException("flow " + flowId + ": cannot read its stored metadata", e);
+        }
+    }
+
+    private static String write(Object value) {
+        try {
+            return JSON.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new StorageException("cannot encode json", e);
+        }
+    }
+}
