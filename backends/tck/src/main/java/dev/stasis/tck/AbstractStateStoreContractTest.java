@@ -939,7 +939,9 @@ public abstract class AbstractStateStoreContractTest {
         flows.hang.set(false);
         onParallel(store.findById(s.flowId())).as(StepVerifier::create)
                 .assertNext(r -> {
-                    assertThat(r.status()).isEqualTo(FlowStatus.RUNNING);
+                    assertThat(r.status()).as("record %s owner %s updated %s clock %s charges %d prepares %d",
+                            r, r.leaseOwner(), r.updatedAt(), clock.instant(), executions(flows.charges, s.flowId()),
+                            executions(flows.prepares, s.flowId())).isEqualTo(FlowStatus.RUNNING);
                     assertThat(r.leaseOwner()).isEqualTo("hub-a");
                 })
                 .verifyComplete();

@@ -109,8 +109,9 @@ public final class TckFlows {
                                     return "prepared";
                                 })))
                                 .flatMap(p -> ctx.step("ship", Receipt.class, () -> {
+                                    boolean hangHere = hang.get();
                                     reachedShip.countDown();
-                                    if (hang.get()) {
+                                    if (hangHere) {
                                         return Mono.never();
                                     }
                                     return Mono.fromSupplier(() -> {

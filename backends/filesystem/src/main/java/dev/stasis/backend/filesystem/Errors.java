@@ -21,7 +21,7 @@ final class Errors {
 
     private static final String[] TRANSIENT_REASONS = {
         "no space left on device", "disk quota exceeded", "too many open files", "stale file handle",
-        "resource temporarily unavailable", "device or resource busy"
+        "resource temporarily unavailable", "device or resource busy", "resource deadlock avoided"
     };
 
     private Errors() {}

@@ -8,8 +8,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.EnumSet;
+import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
 
@@ -82,7 +85,7 @@ final class StripeLocks {
         try {
             FileChannel ch = open(stripe);
             try {
-                fileLocks[stripe] = ch.lock();
+                fileLocks[stripe] = lockFile(ch, System.nanoTime() + timeout.toNanos());
             } catch (IOException | RuntimeException e) {
                 ch.close();
                 throw e;
@@ -93,6 +96,37 @@ final class StripeLocks {
             jvm.unlock();
             throw e;
         }
+    }
+
+    /**
+     * Takes the OS lock, waiting for other processes. POSIX record locks belong to a process, not a thread, so the
+     * kernel's deadlock detection sees a cycle when thread 1 of process A holds stripe x and waits for y while process
+     * B holds y and one of its threads waits for x, although no thread waits for itself: {@code lock()} then fails
+     * with EDEADLK ("Resource deadlock avoided"). That is a false alarm for us (every thread holds at most one stripe
+     * while it waits), so we back off and try again.
+     */
+    private static FileLock lockFile(FileChannel ch, long deadlineNanos) throws IOException {
+        FileLock quick = ch.tryLock();
+        if (quick != null) {
+            return quick;
+        }
+        long pause = 50_000L;
+        while (true) {
+            try {
+                return ch.lock();
+            } catch (IOException e) {
+                if (!isDeadlockAvoided(e) || System.nanoTime() - deadlineNanos > 0) {
+                    throw e;
+                }
+                LockSupport.parkNanos(pause + ThreadLocalRandom.current().nextLong(pause));
+                pause = Math.min(pause * 2, 5_000_000L);
+            }
+        }
+    }
+
+    static boolean isDeadlockAvoided(IOException e) {
+        String m = e.getMessage();
+        return m != null && m.toLowerCase(Locale.ROOT).contains("deadlock");
     }
 
     /**

@@ -23,6 +23,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.bson.BsonDocument;
 import org.bson.BsonInt64;
 import org.bson.BsonString;
 import org.bson.BsonValue;
@@ -48,8 +49,16 @@ final class MongoQueries {
         return Filters.eq(ID, new BsonString(flowId));
     }
 
+    /**
+     * The compare-and-set filter, as one flat document {@code {_id: id, version: v}} (MongoDB answers it from the
+     * {@code _id} index).
+     *
+     * @param flowId the flow id
+     * @param version the expected version
+     * @return the filter
+     */
     static Bson byIdAndVersion(String flowId, long version) {
-        return Filters.and(byId(flowId), Filters.eq(VERSION, new BsonInt64(version)));
+        return new BsonDocument(ID, new BsonString(flowId)).append(VERSION, new BsonInt64(version));
     }
 
     static Bson byKeyHash(String keyHash) {

@@ -31,6 +31,7 @@ class MongoStoreIT extends AbstractStateStoreContractTest {
         server = MongoTestServer.start();
         System.err.println("[mongodb] " + getClass().getSimpleName() + " runs against " + server.describe());
         raw = server.client().getDatabase(server.database()).getCollection("flows", BsonDocument.class);
+        server.indexIdAndVersionForTheFake(raw);
         return MongoStore.builder(server.client()).database(server.database()).build();
     }
 

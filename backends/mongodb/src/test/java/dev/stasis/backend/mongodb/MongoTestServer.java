@@ -1,12 +1,17 @@
 package dev.stasis.backend.mongodb;
 
 import com.mongodb.ConnectionString;
+import com.mongodb.client.model.IndexOptions;
+import com.mongodb.client.model.Indexes;
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoClients;
+import com.mongodb.reactivestreams.client.MongoCollection;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.UUID;
+import org.bson.BsonDocument;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 
@@ -43,8 +48,13 @@ final class MongoTestServer implements AutoCloseable {
             return new MongoTestServer(null, external);
         }
         MongoServer server = new MongoServer(new MemoryBackend());
-        String uri = server.bindAndGetConnectionString();
-        return new MongoTestServer(server, uri);
+        // ONE worker thread: mongo-java-server 1.47.0 encodes query replies outside its collection lock while an
+        // update mutates the stored document in place, so a read racing a write of the same document fails with
+        // ConcurrentModificationException and the server drops the connection. One event loop processes every
+        // request (and encodes its reply) in turn, across all connections; the driver side keeps its full pool.
+        server.bind(new InetSocketAddress("127.0.0.1", 0), 1, 1);
+        InetSocketAddress bound = server.getLocalAddress();
+        return new MongoTestServer(server, "mongodb://" + bound.getHostString() + ":" + bound.getPort());
     }
 
     /** @return whether this is the in-process mongo-java-server (no TTL monitor, no secondary indexes) */
@@ -65,6 +75,23 @@ final class MongoTestServer implements AutoCloseable {
     /** @return the fresh database of this test class */
     String database() {
         return database;
+    }
+
+    /**
+     * On the in-process server only: adds a unique {@code {_id, version}} index to a collection. mongo-java-server
+     * answers a filter from an index only when the filter's fields equal the index's fields, so without it every
+     * compare-and-set and versioned delete ({@code {_id: id, version: v}}) scans the whole collection, which made
+     * the duplicate-resume storm several times slower. MongoDB answers that filter from the {@code _id} index and
+     * needs nothing; the store does not create this index and its correctness does not depend on it.
+     *
+     * @param collection the store's collection
+     */
+    void indexIdAndVersionForTheFake(MongoCollection<BsonDocument> collection) {
+        if (inProcess != null) {
+            Mono.from(collection.createIndex(Indexes.ascending("_id", "version"),
+                            new IndexOptions().name("test_only_id_version").unique(true)))
+                    .block(Duration.ofSeconds(30));
+        }
     }
 
     /** @return what the tests ran against, for the logs */

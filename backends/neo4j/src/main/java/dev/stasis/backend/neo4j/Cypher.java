@@ -148,7 +148,9 @@ final class Cypher {
     }
 
     /**
-     * The compare-and-set: lock, check the version, replace all properties and all waits.
+     * The compare-and-set: lock, check the version, replace all properties, and update the waits in place: a wait
+     * whose key hash stays keeps its node (so that a concurrent {@code findByKeyHash} always finds it), dropped
+     * hashes lose theirs, new hashes get new nodes.
      *
      * @param expectedVersion the version the caller read
      * @param next the new record
@@ -157,12 +159,16 @@ final class Cypher {
     Statement compareAndSet(long expectedVersion, FlowRecord next) {
         Map<String, Object> params = writeParams(next);
         params.put("expected", expectedVersion);
+        params.put("keyHashes", next.keyHashes());
         return new Statement(
                 "MATCH (f:" + flowLabel + " {id: $props.id}) " + LOCK
                         + "WITH f WHERE f.version = $expected "
-                        + "OPTIONAL MATCH (f)-[:AWAITS]->(old:" + waitLabel + ") DETACH DELETE old "
-                        + "WITH DISTINCT f SET f = $props "
-                        + "FOREACH (w IN $waits | CREATE (f)-[:AWAITS]->(x:" + waitLabel + ") SET x = w) "
+                        + "SET f = $props "
+                        + "WITH f OPTIONAL MATCH (f)-[:AWAITS]->(old:" + waitLabel + ") "
+                        + "WHERE NOT old.keyHash IN $keyHashes DETACH DELETE old "
+                        + "WITH DISTINCT f "
+                        + "FOREACH (w IN $waits | MERGE (f)-[:AWAITS]->(x:" + waitLabel + " {keyHash: w.keyHash}) "
+                        + "SET x = w) "
                         + "RETURN count(f) AS applied",
                 params);
     }

@@ -1,6 +1,7 @@
 package dev.stasis.backend.neo4j;
 
 import dev.stasis.QueryCriteria;
+import dev.stasis.StorageUnavailableException;
 import dev.stasis.spi.FlowRecord;
 import dev.stasis.spi.StateStore;
 import dev.stasis.spi.StoreHealth;
@@ -49,10 +50,14 @@ import reactor.core.publisher.Mono;
  */
 public final class Neo4jStore implements StateStore {
 
+    /** How many times a torn read is read again before the call fails as transient. */
+    private static final int TORN_READ_ATTEMPTS = 5;
+
     private final Driver driver;
     private final @Nullable String database;
     private final Cypher cypher;
     private final SessionConfig sessionConfig;
+    private final Permits permits;
 
     private Neo4jStore(Builder b) {
         this.driver = b.driver;
@@ -69,6 +74,7 @@ public final class Neo4jStore implements StateStore {
             config.withBookmarkManager(bookmarks);
         }
         this.sessionConfig = config.build();
+        this.permits = new Permits(b.maxConcurrentTransactions);
     }
 
     /**
@@ -110,7 +116,10 @@ public final class Neo4jStore implements StateStore {
 
     @Override
     public Mono<FlowRecord> findByKeyHash(String keyHash) {
-        return readRecords("findByKeyHash", cypher.findByKeyHash(keyHash)).singleOrEmpty();
+        // a record read after a compare-and-set dropped this hash no longer holds it: not found
+        return readRecords("findByKeyHash", cypher.findByKeyHash(keyHash))
+                .filter(r -> r.keyHashes().contains(keyHash))
+                .singleOrEmpty();
     }
 
     @Override
@@ -212,12 +221,56 @@ public final class Neo4jStore implements StateStore {
 
     // ------------------------------------------------------------------ driver plumbing
 
+    /**
+     * Reads records and checks each against its digest. The rows are collected before any re-read, so that a
+     * re-read never waits for a permit while its own query still holds one.
+     */
     private Flux<FlowRecord> readRecords(String operation, Cypher.Statement st) {
-        return read(operation, tx -> rows(tx, st).map(Neo4jStore::toRecord));
+        return read(operation, tx -> rows(tx, st).map(Neo4jStore::raw))
+                .collectList()
+                .flatMapMany(rows -> Flux.fromIterable(rows).concatMap(raw -> verified(operation, raw, 1)))
+                .onErrorMap(e -> Neo4jErrors.map(operation, e));
     }
 
-    private static FlowRecord toRecord(Record r) {
-        return RecordMapper.toRecord(r.get("flow").asMap(), r.get("waits").asList(Value::asMap));
+    /**
+     * The record, once it was read whole: a torn read (a commit landed while the statement read the node) is read
+     * again by id. A mismatch that reads the same twice is not torn but stable (a node changed outside the store,
+     * for example tampered with): it is returned as it is, and the hub's authentication of the sealed state judges
+     * it. A record deleted meanwhile is skipped.
+     */
+    private Mono<FlowRecord> verified(String operation, RecordMapper.Raw raw, int attempt) {
+        if (RecordMapper.intact(raw)) {
+            return Mono.fromCallable(() -> RecordMapper.toRecord(raw));
+        }
+        Object id = raw.flow().get("id");
+        if (!(id instanceof String flowId)) {
+            return Mono.error(new IllegalStateException("a flow node without an id"));
+        }
+        return read(operation, tx -> rows(tx, cypher.findById(flowId)).map(Neo4jStore::raw))
+                .collectList()
+                .flatMap(again -> {
+                    if (again.isEmpty()) {
+                        return Mono.empty();
+                    }
+                    RecordMapper.Raw now = again.get(0);
+                    if (RecordMapper.intact(now) || sameContent(now, raw)) {
+                        return Mono.fromCallable(() -> RecordMapper.toRecord(now));
+                    }
+                    if (attempt >= TORN_READ_ATTEMPTS) {
+                        return Mono.error(new StorageUnavailableException("flow " + flowId + " read torn "
+                                + attempt + " times in a row under concurrent writes; retry"));
+                    }
+                    return verified(operation, now, attempt + 1);
+                });
+    }
+
+    private static boolean sameContent(RecordMapper.Raw a, RecordMapper.Raw b) {
+        return Objects.equals(a.flow().get(RecordMapper.DIGEST), b.flow().get(RecordMapper.DIGEST))
+                && RecordMapper.digest(a.flow(), a.waits()).equals(RecordMapper.digest(b.flow(), b.waits()));
+    }
+
+    private static RecordMapper.Raw raw(Record r) {
+        return new RecordMapper.Raw(r.get("flow").asMap(), r.get("waits").asList(Value::asMap));
     }
 
     private <T> Flux<T> read(String operation, Function<ReactiveTransactionContext, Publisher<T>> work) {
@@ -234,10 +287,10 @@ public final class Neo4jStore implements StateStore {
     }
 
     private <T> Flux<T> inSession(String operation, Function<ReactiveSession, Publisher<T>> work) {
-        return Flux.usingWhen(
+        return permits.limit(Flux.usingWhen(
                         Mono.fromSupplier(() -> driver.session(ReactiveSession.class, sessionConfig)),
                         work,
-                        ReactiveSession::close)
+                        ReactiveSession::close))
                 .onErrorMap(e -> Neo4jErrors.map(operation, e));
     }
 
@@ -257,11 +310,15 @@ public final class Neo4jStore implements StateStore {
 
     /** Builds a {@link Neo4jStore}. */
     public static final class Builder {
+        /** The default of {@link #maxConcurrentTransactions(int)}: the driver's default pool size. */
+        public static final int DEFAULT_MAX_CONCURRENT_TRANSACTIONS = 100;
+
         private final Driver driver;
         private @Nullable String database;
         private String labelPrefix = "";
         private @Nullable BookmarkManager bookmarkManager;
         private boolean bookmarksSet;
+        private int maxConcurrentTransactions = DEFAULT_MAX_CONCURRENT_TRANSACTIONS;
 
         private Builder(Driver driver) {
             this.driver = Objects.requireNonNull(driver, "driver");
@@ -306,6 +363,24 @@ public final class Neo4jStore implements StateStore {
         public Builder bookmarkManager(@Nullable BookmarkManager bookmarkManager) {
             this.bookmarkManager = bookmarkManager;
             this.bookmarksSet = true;
+            return this;
+        }
+
+        /**
+         * How many transactions the store runs at once; further calls wait in FIFO order without holding a thread.
+         * Keep it at or below the driver's {@code maxConnectionPoolSize} (100 by default): the driver queues only 100
+         * connection requests beyond its pool and fails the rest with a transient error, which its managed
+         * transactions retry after back-offs of a second or more.
+         *
+         * @param max at least 1; {@value #DEFAULT_MAX_CONCURRENT_TRANSACTIONS} by default
+         * @return this builder
+         * @throws IllegalArgumentException when {@code max} is below 1
+         */
+        public Builder maxConcurrentTransactions(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("maxConcurrentTransactions must be at least 1, was " + max);
+            }
+            this.maxConcurrentTransactions = max;
             return this;
         }
 

@@ -3,6 +3,10 @@ package dev.stasis.backend.neo4j;
 import dev.stasis.FlowStatus;
 import dev.stasis.spi.FlowRecord;
 import dev.stasis.spi.WaitRecord;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -10,6 +14,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -20,11 +25,27 @@ import org.jspecify.annotations.Nullable;
  * Metadata entries become one string property each, named {@link #META_PREFIX} + key, so that the query filter is a
  * plain property comparison. The state is a {@code byte[]} property. Waits carry an {@code ordinal} that keeps their
  * order.
+ *
+ * <p>The flow node also carries a {@link #DIGEST} of every other property of the flow and its waits. Neo4j reads at
+ * read-committed isolation without read locks, and a statement that reads a node while a commit rewrites it can see
+ * some properties before the commit and some after; the digest lets a reader tell such a torn read from a record
+ * that was written as a whole.
  */
 final class RecordMapper {
 
     /** The prefix of the properties that hold metadata entries. */
     static final String META_PREFIX = "meta.";
+
+    /** The property holding the digest of the record's other properties and its waits. */
+    static final String DIGEST = "digest";
+
+    /**
+     * The properties read for one flow: its node's and its waits'.
+     *
+     * @param flow the flow node's properties
+     * @param waits the wait nodes' properties, in any order
+     */
+    record Raw(Map<String, Object> flow, List<Map<String, Object>> waits) {}
 
     private RecordMapper() {}
 
@@ -52,7 +73,74 @@ final class RecordMapper {
             p.put(META_PREFIX + e.getKey(), e.getValue());
         }
         p.put("state", r.state());
+        p.put(DIGEST, digest(p, waitProperties(r)));
         return p;
+    }
+
+    /**
+     * Whether what was read is one record as it was written: its digest matches its other properties and waits.
+     *
+     * @param raw the properties read
+     * @return {@code false} for a torn read, a node changed by something other than the store, or a node without a
+     *     digest
+     */
+    static boolean intact(Raw raw) {
+        Object stored = raw.flow().get(DIGEST);
+        return stored instanceof String && stored.equals(digest(raw.flow(), raw.waits()));
+    }
+
+    /**
+     * The digest: SHA-256 over a canonical encoding of the flow's properties (sorted by name, the digest itself
+     * left out) and its waits' (ordered by ordinal), as 32 hex characters (its first 128 bits).
+     *
+     * @param flow the flow node's properties
+     * @param waits the waits' properties, in any order
+     * @return the digest
+     */
+    static String digest(Map<String, Object> flow, List<Map<String, Object>> waits) {
+        MessageDigest sha;
+        try {
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is not available", e);
+        }
+        Map<String, Object> sortedFlow = new TreeMap<>(flow);
+        sortedFlow.remove(DIGEST);
+        update(sha, sortedFlow);
+        List<Map<String, Object>> sortedWaits = new ArrayList<>(waits);
+        sortedWaits.sort(Comparator.comparingLong(w -> w.get("ordinal") instanceof Number n ? n.longValue() : -1));
+        for (Map<String, Object> w : sortedWaits) {
+            sha.update((byte) 'W');
+            update(sha, new TreeMap<>(w));
+        }
+        byte[] hash = sha.digest();
+        StringBuilder hex = new StringBuilder(32);
+        for (int i = 0; i < 16; i++) {
+            hex.append(Character.forDigit((hash[i] >> 4) & 0xf, 16)).append(Character.forDigit(hash[i] & 0xf, 16));
+        }
+        return hex.toString();
+    }
+
+    private static void update(MessageDigest sha, Map<String, Object> sorted) {
+        sha.update(ByteBuffer.allocate(4).putInt(sorted.size()).array());
+        for (Map.Entry<String, Object> e : sorted.entrySet()) {
+            bytes(sha, (byte) 'K', e.getKey().getBytes(StandardCharsets.UTF_8));
+            Object v = e.getValue();
+            if (v instanceof byte[] b) {
+                bytes(sha, (byte) 'B', b);
+            } else if (v instanceof Long || v instanceof Integer) {
+                sha.update((byte) 'L');
+                sha.update(ByteBuffer.allocate(8).putLong(((Number) v).longValue()).array());
+            } else {
+                bytes(sha, (byte) 'S', String.valueOf(v).getBytes(StandardCharsets.UTF_8));
+            }
+        }
+    }
+
+    private static void bytes(MessageDigest sha, byte tag, byte[] value) {
+        sha.update(tag);
+        sha.update(ByteBuffer.allocate(4).putInt(value.length).array());
+        sha.update(value);
     }
 
     /**
@@ -79,13 +167,13 @@ final class RecordMapper {
     /**
      * Rebuilds a record from its node properties.
      *
-     * @param flow the {@code :Flow} node's properties
-     * @param waits the {@code :Wait} nodes' properties, in any order
+     * @param raw the properties of the {@code :Flow} node and its {@code :Wait} nodes (in any order)
      * @return the record
      * @throws IllegalStateException when a required property is missing or has the wrong type
      */
-    static FlowRecord toRecord(Map<String, Object> flow, List<Map<String, Object>> waits) {
-        List<Map<String, Object>> sorted = new ArrayList<>(waits);
+    static FlowRecord toRecord(Raw raw) {
+        Map<String, Object> flow = raw.flow();
+        List<Map<String, Object>> sorted = new ArrayList<>(raw.waits());
         sorted.sort(Comparator.comparingLong(w -> number(w, "ordinal")));
         List<WaitRecord> waitRecords = new ArrayList<>(sorted.size());
         for (Map<String, Object> w : sorted) {

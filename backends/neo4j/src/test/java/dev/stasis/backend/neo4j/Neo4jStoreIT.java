@@ -28,7 +28,13 @@ class Neo4jStoreIT extends AbstractStateStoreContractTest {
                 + ", labels " + prefix + "Flow/" + prefix + "Wait");
         storeDriver = HarnessServer.newDriver();
         sideChannel = HarnessServer.newDriver();
-        return Neo4jStore.builder(storeDriver).labelPrefix(prefix).build();
+        StateStore st = Neo4jStore.builder(storeDriver).labelPrefix(prefix).build();
+        return Boolean.getBoolean("stasis.debugStore") ? new DebugStore(st) : st; // TEMPORARY
+    }
+
+    @Override
+    protected int stormKeys() {
+        return Integer.getInteger("stasis.stormKeys", 1000); // TEMPORARY
     }
 
     @Override

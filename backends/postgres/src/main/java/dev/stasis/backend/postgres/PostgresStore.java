@@ -160,7 +160,7 @@ public final class PostgresStore implements StateStore {
     private Mono<Void> migrate(Connection c) {
         Mono<Void> ddl = Mono.defer(() -> rows(c, sql.lockProvisioning(), List.of(), (row, md) -> 1).then())
                 .then(Mono.defer(() -> rows(c, sql.schemaExists(), List.of(sql.schemaName), (row, md) -> count(row))
-                        .next()))
+                        .single()))
                 .flatMap(n -> n > 0 ? Mono.<Long>empty() : update(c, sql.createSchema(), List.of()))
                 .then(Mono.defer(() -> update(c, sql.createVersionTable(), List.of())))
                 // every statement is idempotent: an instance that lost the race re-runs them harmlessly
@@ -184,12 +184,12 @@ public final class PostgresStore implements StateStore {
                         (row, md) -> new Relations(row.get("versions", String.class) != null,
                                 row.get("flows", String.class) != null, row.get("keys", String.class) != null, 0,
                                 String.valueOf(row.get("server_version", String.class))))
-                .next()
+                .single()
                 .flatMap(rel -> !rel.versions()
                         ? Mono.just(rel)
                         : rows(c, sql.storedVersion(), List.of(sql.tableName),
                                         (row, md) -> Objects.requireNonNull(row.get("version", Integer.class)))
-                                .next()
+                                .single()
                                 .map(v -> new Relations(true, rel.flows(), rel.keys(), v, rel.serverVersion())));
     }
 
@@ -217,7 +217,7 @@ public final class PostgresStore implements StateStore {
     @Override
     public Mono<FlowRecord> findById(String flowId) {
         Objects.requireNonNull(flowId, "flowId");
-        return withConnection("findById", c -> records(c, sql.findById, List.of(flowId))).next();
+        return withConnection("findById", c -> records(c, sql.findById, List.of(flowId))).singleOrEmpty();
     }
 
     /**
@@ -231,7 +231,7 @@ public final class PostgresStore implements StateStore {
         Objects.requireNonNull(keyHash, "keyHash");
         return withConnection("findByKeyHash", c -> records(c, sql.findByKeyHash, List.of(keyHash)))
                 .filter(r -> r.keyHashes().contains(keyHash))
-                .next();
+                .singleOrEmpty();
     }
 
     /**
@@ -244,7 +244,7 @@ public final class PostgresStore implements StateStore {
     public Mono<FlowRecord> findByCorrelationId(String correlationId) {
         Objects.requireNonNull(correlationId, "correlationId");
         return withConnection("findByCorrelationId", c -> records(c, sql.findByCorrelationId, List.of(correlationId)))
-                .next();
+                .singleOrEmpty();
     }
 
     /**
@@ -261,7 +261,7 @@ public final class PostgresStore implements StateStore {
         Objects.requireNonNull(next, "next");
         return withConnection("compareAndSet", c -> rows(c, sql.compareAndSet,
                         RecordCodec.compareAndSetParams(expectedVersion, next), (row, md) -> count(row)))
-                .next()
+                .singleOrEmpty()
                 .map(n -> n > 0)
                 .defaultIfEmpty(false);
     }
@@ -277,7 +277,7 @@ public final class PostgresStore implements StateStore {
     public Mono<Boolean> delete(String flowId, long expectedVersion) {
         Objects.requireNonNull(flowId, "flowId");
         return withConnection("delete", c -> update(c, sql.delete, List.of(flowId, expectedVersion)))
-                .next()
+                .singleOrEmpty()
                 .map(n -> n > 0)
                 .defaultIfEmpty(false);
     }
@@ -356,7 +356,7 @@ public final class PostgresStore implements StateStore {
     @Override
     public Mono<StoreHealth> health() {
         return withConnection("health", this::relations)
-                .next()
+                .singleOrEmpty()
                 .map(rel -> {
                     Map<String, String> details = baseDetails();
                     details.put("serverVersion", rel.serverVersion());
