@@ -41,8 +41,9 @@ class RecoveryAndTimeoutsTest {
                         .flatMap(n -> ctx.step("first", String.class,
                                 () -> Mono.fromSupplier(() -> "a" + firstSteps.incrementAndGet())))
                         .flatMap(a -> ctx.step("second", String.class, () -> {
+                            boolean hangHere = hang.get();
                             reachedSecond.countDown();
-                            return hang.get() ? Mono.never() : Mono.fromSupplier(() -> a + "b" + secondSteps.incrementAndGet());
+                            return hangHere ? Mono.never() : Mono.fromSupplier(() -> a + "b" + secondSteps.incrementAndGet());
                         })));
         return checkpoint ? f.withOptions(FlowOptions.checkpointEveryStep()) : f;
     }

@@ -54,7 +54,9 @@ final class MongoTestServer implements AutoCloseable {
         // request (and encodes its reply) in turn, across all connections; the driver side keeps its full pool.
         server.bind(new InetSocketAddress("127.0.0.1", 0), 1, 1);
         InetSocketAddress bound = server.getLocalAddress();
-        return new MongoTestServer(server, "mongodb://" + bound.getHostString() + ":" + bound.getPort());
+        // a hang guard: a reply the fake never sends fails the call instead of blocking the test run
+        return new MongoTestServer(
+                server, "mongodb://" + bound.getHostString() + ":" + bound.getPort() + "/?socketTimeoutMS=60000");
     }
 
     /** @return whether this is the in-process mongo-java-server (no TTL monitor, no secondary indexes) */
