@@ -303,6 +303,56 @@ public final class PersistenceHub {
         });
     }
 
+    /**
+     * Resumes a wait by flow id and await id instead of by key: for trusted callers that hold no key, such as an
+     * approval inbox behind the admin token. Otherwise exactly like {@link #resume(String, Object, ResumeOptions)}
+     * (same validation, same exactly-once claim).
+     *
+     * @param flowId the flow id
+     * @param awaitId the await id of a pending wait of its open group
+     * @param input the input
+     * @param options the idempotency key
+     * @return the next result; {@link SuspensionKeyNotFoundException} when the flow has no such pending wait
+     */
+    public Mono<FlowResult> resumeWait(String flowId, String awaitId, Object input, ResumeOptions options) {
+        return provisioned.then(Mono.defer(() -> store.findById(flowId)))
+                .switchIfEmpty(Mono.error(() -> new SuspensionKeyNotFoundException("no such flow")))
+                .flatMap(record -> {
+                    FlowState state = open(record);
+                    PendingGroup group = state.pending;
+                    if (group != null) {
+                        for (PendingWait w : group.waits) {
+                            if (w.awaitId.equals(awaitId)) {
+                                String idem = options.idempotencyKey() == null
+                                        ? null : ResumeKeys.hash(options.idempotencyKey());
+                                return attemptResume(w.keyHash, idem, toJson(input), 0);
+                            }
+                        }
+                    }
+                    return Mono.error(new SuspensionKeyNotFoundException("the flow has no open wait '" + awaitId + "'"));
+                });
+    }
+
+    /**
+     * Describes a stored flow and its open waits (names, descriptions, schemas, deadlines) from its sealed state.
+     *
+     * @param flowId the flow id
+     * @return the details; empty when no such flow is stored
+     */
+    public Mono<FlowDetails> describe(String flowId) {
+        return provisioned.then(Mono.defer(() -> store.findById(flowId))).map(record -> {
+            FlowState state = open(record);
+            List<FlowDetails.Wait> waits = new ArrayList<>();
+            if (state.pending != null) {
+                for (PendingWait w : state.pending.waits) {
+                    waits.add(new FlowDetails.Wait(w.awaitId, w.name, w.description, w.schema, w.deadline, w.metadata,
+                            w.status));
+                }
+            }
+            return new FlowDetails(SuspensionInfo.of(record), waits);
+        });
+    }
+
     private JsonNode toJson(Object input) {
         if (input instanceof JsonNode node) {
             return node;

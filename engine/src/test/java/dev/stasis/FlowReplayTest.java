@@ -340,4 +340,37 @@ class FlowReplayTest {
         FlowResult.Suspended s = suspended(hub(flow).start(flow, new Order("o", 1)).block());
         assertThat(s.toString()).doesNotContain(s.key()).contains("<redacted>");
     }
+
+    @Test
+    @DisplayName("describe shows the open waits from the sealed state, and resumeWait resumes one without its key")
+    void describeAndResumeWait() {
+        AwaitInput<Approval> approval = AwaitInput.approval("approval").description("Approve the purchase")
+                .metadata(Map.of("team", "finance")).timeout(Duration.ofHours(1)).build();
+        Flow<Order, String> flow = Flow.define("inbox", 1, Order.class, String.class, (ctx, o) ->
+                ctx.await(approval).map(Approval::approver));
+        PersistenceHub hub = hub(flow);
+        FlowResult.Suspended s = suspended(hub.start(flow, new Order("o", 1)).block());
+        hub.describe(s.flowId()).as(StepVerifier::create)
+                .assertNext(d -> {
+                    assertThat(d.info().status()).isEqualTo(FlowStatus.SUSPENDED);
+                    assertThat(d.waits()).singleElement().satisfies(w -> {
+                        assertThat(w.name()).isEqualTo("Approval");
+                        assertThat(w.description()).isEqualTo("Approve the purchase");
+                        assertThat(w.metadata()).containsEntry("team", "finance");
+                        assertThat(w.schema().at("/properties/approved/type").asText()).isEqualTo("boolean");
+                        assertThat(w.deadline()).isEqualTo(now.get().plus(Duration.ofHours(1)));
+                    });
+                })
+                .verifyComplete();
+        hub.resumeWait(s.flowId(), "nope", new Approval(true, "x", null), ResumeOptions.none()).as(StepVerifier::create)
+                .verifyError(SuspensionKeyNotFoundException.class);
+        hub.resumeWait(s.flowId(), "approval", Map.of("approved", true), ResumeOptions.none()).as(StepVerifier::create)
+                .verifyError(InputValidationException.class);
+        hub.resumeWait(s.flowId(), "approval", new Approval(true, "inbox-user", null), ResumeOptions.none())
+                .as(StepVerifier::create)
+                .assertNext(r -> assertThat(((FlowResult.Completed) r).output()).isEqualTo("inbox-user"))
+                .verifyComplete();
+        hub.resume(s.key(), new Approval(true, "late", null)).as(StepVerifier::create)
+                .verifyError(AlreadyResumedException.class);
+    }
 }
