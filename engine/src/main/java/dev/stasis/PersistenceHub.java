@@ -289,17 +289,19 @@ public final class PersistenceHub {
                 return provisioned.then(attemptResume(keyHash, null, json, 0));
             }
             Inflight fresh = new Inflight(idem);
-            Inflight running = inflight.putIfAbsent(keyHash, fresh);
-            if (running != null && running.idempotencyKeyHash.equals(idem)) {
-                return running.result;
-            }
-            if (running != null) {
-                return provisioned.then(attemptResume(keyHash, idem, json, 0));
-            }
+            // build the shared result before publishing it (cache() is lazy): a concurrent duplicate that finds it
+            // in the map must never see an unfinished entry
             fresh.result = provisioned.then(attemptResume(keyHash, idem, json, 0))
                     .doFinally(s -> inflight.remove(keyHash, fresh))
                     .cache();
-            return fresh.result;
+            Inflight running = inflight.putIfAbsent(keyHash, fresh);
+            if (running == null) {
+                return fresh.result;
+            }
+            if (running.idempotencyKeyHash.equals(idem)) {
+                return running.result;
+            }
+            return provisioned.then(attemptResume(keyHash, idem, json, 0));
         });
     }
 
@@ -1245,7 +1247,7 @@ public final class PersistenceHub {
 
     private static final class Inflight {
         final String idempotencyKeyHash;
-        Mono<FlowResult> result = Mono.empty();
+        volatile Mono<FlowResult> result = Mono.empty();
 
         Inflight(String idempotencyKeyHash) {
             this.idempotencyKeyHash = idempotencyKeyHash;

@@ -79,7 +79,9 @@ public interface StateStore {
      * @param expectedVersion the version the caller read
      * @param next the new record
      * @return {@code true} when applied and durable; {@code false} when the stored version differs or the record
-     *     no longer exists
+     *     no longer exists; signals {@link DuplicateRecordException} (and changes nothing) when {@code next} holds a
+     *     key hash that another record holds (stores that enforce key-hash uniqueness; hashes are 256-bit random, so
+     *     this means a bug or tampering)
      */
     Mono<Boolean> compareAndSet(long expectedVersion, FlowRecord next);
 

@@ -136,7 +136,7 @@ public abstract class AbstractCrashRecoveryTest {
         long reExecuted = attempts.values().stream().filter(n -> n > 1).count();
         long orphans = Flux.from(store.query(QueryCriteria.builder().flowName(prefix + "-crash")
                         .status(FlowStatus.SUSPENDED).limit(QueryCriteria.MAX_LIMIT).build()))
-                .count().block();
+                .count().block(Duration.ofMinutes(1));
         System.err.printf("[tck] %s crash injection: %d kills over %d incarnations, %d flows with keys, %d completed,"
                         + " %d ledger entries, %d flows whose last step ran more than once, %d suspended without a"
                         + " handed-out key, %d s%n",

@@ -58,6 +58,7 @@ import reactor.test.StepVerifier;
  * {@code Schedulers.parallel()} with BlockHound installed, so a store that blocks a non-blocking thread fails.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@org.junit.jupiter.api.Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
 public abstract class AbstractStateStoreContractTest {
 
     /** How many keys the duplicate-resume storm resumes. */
@@ -275,7 +276,7 @@ public abstract class AbstractStateStoreContractTest {
         String corr = "corr-" + UUID.randomUUID();
         FlowRecord r = record("dup-" + UUID.randomUUID(), FlowStatus.SUSPENDED, millisNow(), h).toBuilder()
                 .correlationId(corr).build();
-        onParallel(store.insert(r)).block();
+        onParallel(store.insert(r)).block(Duration.ofMinutes(2));
         onParallel(store.insert(r)).as(StepVerifier::create).verifyError(DuplicateRecordException.class);
         FlowRecord sameCorrelation = record(r.flowName(), FlowStatus.SUSPENDED, millisNow(), hash()).toBuilder()
                 .correlationId(corr).build();
@@ -292,7 +293,7 @@ public abstract class AbstractStateStoreContractTest {
         String old = hash();
         String fresh = hash();
         FlowRecord r = record("cas-" + UUID.randomUUID(), FlowStatus.SUSPENDED, millisNow(), old);
-        onParallel(store.insert(r)).block();
+        onParallel(store.insert(r)).block(Duration.ofMinutes(2));
         FlowRecord next = r.toBuilder()
                 .version(2)
                 .status(FlowStatus.RUNNING)
@@ -323,7 +324,7 @@ public abstract class AbstractStateStoreContractTest {
     @DisplayName("of 16 concurrent compare-and-sets on one version exactly one wins, on every round")
     void compareAndSetUnderContention() {
         FlowRecord r = record("race-" + UUID.randomUUID(), FlowStatus.SUSPENDED, millisNow(), hash());
-        onParallel(store.insert(r)).block();
+        onParallel(store.insert(r)).block(Duration.ofMinutes(2));
         FlowRecord current = r;
         for (int round = 0; round < 10; round++) {
             FlowRecord base = current;
@@ -355,7 +356,7 @@ public abstract class AbstractStateStoreContractTest {
         String h = hash();
         FlowRecord r = record("del-" + UUID.randomUUID(), FlowStatus.COMPLETED, millisNow(), h).toBuilder()
                 .correlationId("corr-" + UUID.randomUUID()).build();
-        onParallel(store.insert(r)).block();
+        onParallel(store.insert(r)).block(Duration.ofMinutes(2));
         onParallel(store.delete(r.id(), 7)).as(StepVerifier::create).expectNext(false).verifyComplete();
         onParallel(store.delete(r.id(), 1)).as(StepVerifier::create).expectNext(true).verifyComplete();
         onParallel(store.delete(r.id(), 1)).as(StepVerifier::create).expectNext(false).verifyComplete();
@@ -382,7 +383,7 @@ public abstract class AbstractStateStoreContractTest {
             }
             inserted.add(r);
         }
-        Flux.fromIterable(inserted).concatMap(r -> onParallel(store.insert(r))).blockLast();
+        Flux.fromIterable(inserted).concatMap(r -> onParallel(store.insert(r))).blockLast(Duration.ofMinutes(2));
         List<String> allIds = inserted.stream().map(FlowRecord::id).sorted().toList();
 
         assertThat(ids(QueryCriteria.builder().flowName(name).build())).containsExactlyElementsOf(allIds);
@@ -437,7 +438,7 @@ public abstract class AbstractStateStoreContractTest {
                 .retainUntil(now.plusSeconds(3600)).build();
         FlowRecord suspended = record(name, FlowStatus.SUSPENDED, now, hash());
         Flux.concat(Flux.fromIterable(expired), Mono.just(retained), Mono.just(suspended))
-                .concatMap(r -> onParallel(store.insert(r))).blockLast();
+                .concatMap(r -> onParallel(store.insert(r))).blockLast(Duration.ofMinutes(2));
         QueryCriteria q = QueryCriteria.builder().flowName(name).retainedBefore(now).status(FlowStatus.COMPLETED)
                 .limit(5).build();
         onParallel(store.deleteMatching(q)).as(StepVerifier::create).expectNext(5L).verifyComplete();
@@ -465,16 +466,16 @@ public abstract class AbstractStateStoreContractTest {
         FlowRecord running = record(name, FlowStatus.RUNNING, base, hash()).toBuilder()
                 .deadline(base.plusSeconds(1)).build();
         Flux.concat(Flux.fromIterable(due), Mono.just(notYet), Mono.just(running))
-                .concatMap(r -> onParallel(store.insert(r))).blockLast();
+                .concatMap(r -> onParallel(store.insert(r))).blockLast(Duration.ofMinutes(2));
         Instant now = base.plusSeconds(200);
-        List<String> got = onParallel(store.dueForTimeout(now, 3)).map(FlowRecord::id).collectList().block();
+        List<String> got = onParallel(store.dueForTimeout(now, 3)).map(FlowRecord::id).collectList().block(Duration.ofMinutes(2));
         assertThat(got).containsExactly(due.get(4).id(), due.get(3).id(), due.get(2).id());
-        List<String> all = onParallel(store.dueForTimeout(now, 100)).map(FlowRecord::id).collectList().block();
+        List<String> all = onParallel(store.dueForTimeout(now, 100)).map(FlowRecord::id).collectList().block(Duration.ofMinutes(2));
         assertThat(all).containsExactlyInAnyOrderElementsOf(due.stream().map(FlowRecord::id).toList());
         // removing a deadline through compare-and-set takes the record off the timeout index
         FlowRecord first = due.get(4);
-        onParallel(store.compareAndSet(1, first.toBuilder().version(2).deadline(null).build())).block();
-        assertThat(onParallel(store.dueForTimeout(now, 100)).map(FlowRecord::id).collectList().block())
+        onParallel(store.compareAndSet(1, first.toBuilder().version(2).deadline(null).build())).block(Duration.ofMinutes(2));
+        assertThat(onParallel(store.dueForTimeout(now, 100)).map(FlowRecord::id).collectList().block(Duration.ofMinutes(2)))
                 .doesNotContain(first.id()).hasSize(4);
     }
 
@@ -489,10 +490,10 @@ public abstract class AbstractStateStoreContractTest {
                 .leaseOwner("dead-2").leaseExpiresAt(base.plusSeconds(9)).deadline(null).build();
         FlowRecord alive = record(name, FlowStatus.RUNNING, base, hash()).toBuilder()
                 .leaseOwner("alive").leaseExpiresAt(base.plusSeconds(1000)).deadline(null).build();
-        Flux.just(lapsedNew, lapsedOld, alive).concatMap(r -> onParallel(store.insert(r))).blockLast();
-        assertThat(onParallel(store.expiredLeases(base.plusSeconds(10), 10)).map(FlowRecord::id).collectList().block())
+        Flux.just(lapsedNew, lapsedOld, alive).concatMap(r -> onParallel(store.insert(r))).blockLast(Duration.ofMinutes(2));
+        assertThat(onParallel(store.expiredLeases(base.plusSeconds(10), 10)).map(FlowRecord::id).collectList().block(Duration.ofMinutes(2)))
                 .containsExactly(lapsedOld.id(), lapsedNew.id());
-        assertThat(onParallel(store.expiredLeases(base.plusSeconds(10), 1)).map(FlowRecord::id).collectList().block())
+        assertThat(onParallel(store.expiredLeases(base.plusSeconds(10), 1)).map(FlowRecord::id).collectList().block(Duration.ofMinutes(2)))
                 .containsExactly(lapsedOld.id());
     }
 
@@ -622,7 +623,7 @@ public abstract class AbstractStateStoreContractTest {
     @DisplayName("guarantee 3: bad input is rejected with its violations, and the flow stays suspended with a working key")
     void badInputLosesNothing() {
         FlowResult.Suspended s = startApproval();
-        FlowRecord before = onParallel(store.findById(s.flowId())).block();
+        FlowRecord before = onParallel(store.findById(s.flowId())).block(Duration.ofMinutes(2));
         onParallel(hub.resume(s.key(), Map.of("approved", "yes-please"))).as(StepVerifier::create)
                 .verifyErrorSatisfies(e -> {
                     assertThat(e).isInstanceOf(InputValidationException.class);
@@ -632,7 +633,7 @@ public abstract class AbstractStateStoreContractTest {
                     assertThat(ive.violations().toString()).contains("approved").contains("approver");
                     assertThat(ive.getMessage()).doesNotContain(s.key());
                 });
-        FlowRecord after = onParallel(store.findById(s.flowId())).block();
+        FlowRecord after = onParallel(store.findById(s.flowId())).block(Duration.ofMinutes(2));
         assertThat(after.version()).isEqualTo(before.version());
         assertThat(after.status()).isEqualTo(FlowStatus.SUSPENDED);
         onParallel(hub.resume(s.key(), new Approval(true, "dave", null))).as(StepVerifier::create)
@@ -687,7 +688,7 @@ public abstract class AbstractStateStoreContractTest {
         FlowResult.Suspended s = startApproval();
         byte[] v1 = rawState(s.flowId());
         PersistenceHub hub2 = newHub(clock, "hub-b");
-        onParallel(hub2.cancel(s.flowId(), "test")).block();
+        onParallel(hub2.cancel(s.flowId(), "test")).block(Duration.ofMinutes(2));
         rawReplaceState(s.flowId(), v1);
         onParallel(hub.resume(s.key(), new Approval(true, "eve", null))).as(StepVerifier::create)
                 .verifyError(StateIntegrityException.class);
@@ -706,7 +707,7 @@ public abstract class AbstractStateStoreContractTest {
         assertThat(suspendedDump).doesNotContain("PLAINTEXT-MARKER");
         assertThat(suspendedDump).doesNotContain("\"journal\"");
         assertThat(suspendedDump).contains(ResumeKeys.hash(s.key()));
-        onParallel(hub.resume(s.key(), new Approval(true, "approver-" + marker, null))).block();
+        onParallel(hub.resume(s.key(), new Approval(true, "approver-" + marker, null))).block(Duration.ofMinutes(2));
         String completedDump = rawDump(s.flowId());
         assertThat(completedDump).doesNotContain(marker).doesNotContain(s.key()).doesNotContain("approver-");
     }
@@ -754,14 +755,14 @@ public abstract class AbstractStateStoreContractTest {
         assertThat(withKeys).isEqualTo(1);
         assertThat(executions(flows.reservations, flowIds.iterator().next())).isEqualTo(1);
         List<SuspensionInfo> found = onParallel(hub.query(QueryCriteria.builder().correlationId(corr).build()).collectList())
-                .block();
+                .block(Duration.ofMinutes(2));
         assertThat(found).hasSize(1);
     }
 
     @Test
     @DisplayName("guarantee 5: an overdue wait fires its default once, and a resume after the deadline is expired")
     void timeoutWithDefault() {
-        FlowResult r = onParallel(hub.start(flows.approvalWithDefault, order())).block();
+        FlowResult r = onParallel(hub.start(flows.approvalWithDefault, order())).block(Duration.ofMinutes(2));
         FlowResult.Suspended s = (FlowResult.Suspended) r;
         clock.advance(Duration.ofMinutes(6));
         onParallel(hub.resume(s.key(), new Approval(true, "late", null))).as(StepVerifier::create)
@@ -786,7 +787,7 @@ public abstract class AbstractStateStoreContractTest {
     @Test
     @DisplayName("quorum: two of three approvers continue the flow once; the third key is refused")
     void quorum() {
-        FlowResult.Suspended s = (FlowResult.Suspended) onParallel(hub.start(flows.quorum, order())).block();
+        FlowResult.Suspended s = (FlowResult.Suspended) onParallel(hub.start(flows.quorum, order())).block(Duration.ofMinutes(2));
         assertThat(s.keys()).hasSize(3);
         onParallel(hub.resume(s.keys().get(2), new Approval(true, "c", null))).as(StepVerifier::create)
                 .assertNext(r -> assertThat(r).isInstanceOf(FlowResult.Suspended.class))
@@ -821,7 +822,7 @@ public abstract class AbstractStateStoreContractTest {
     @DisplayName("cleanup removes finished flows whose retention ended and keeps suspended ones")
     void cleanup() {
         FlowResult.Suspended done = startApproval();
-        onParallel(hub.resume(done.key(), new Approval(true, "h", null))).block();
+        onParallel(hub.resume(done.key(), new Approval(true, "h", null))).block(Duration.ofMinutes(2));
         FlowResult.Suspended waiting = startApproval();
         onParallel(hub.cleanup(CleanupCriteria.expired().withFlowName(flows.approval.name()))).as(StepVerifier::create)
                 .assertNext(rep -> assertThat(rep.deleted()).isZero())
@@ -859,14 +860,14 @@ public abstract class AbstractStateStoreContractTest {
     @Test
     @DisplayName("guarantee 5: a wait without default times out into an error the flow handles")
     void timeoutWithError() {
-        FlowResult.Suspended s = (FlowResult.Suspended) onParallel(hub.start(flows.timeoutHandled, order())).block();
+        FlowResult.Suspended s = (FlowResult.Suspended) onParallel(hub.start(flows.timeoutHandled, order())).block(Duration.ofMinutes(2));
         clock.advance(Duration.ofMinutes(9));
-        onParallel(hub.sweep(100)).block();
+        onParallel(hub.sweep(100)).block(Duration.ofMinutes(2));
         onParallel(hub.result(s.flowId())).as(StepVerifier::create)
                 .assertNext(r -> assertThat(r.status()).isEqualTo(FlowStatus.SUSPENDED))
                 .verifyComplete();
         clock.advance(Duration.ofMinutes(2));
-        onParallel(hub.sweep(100)).block();
+        onParallel(hub.sweep(100)).block(Duration.ofMinutes(2));
         onParallel(hub.result(s.flowId())).as(StepVerifier::create)
                 .assertNext(r -> assertThat(((FlowResult.Completed) r).output(Receipt.class).approvedBy())
                         .isEqualTo("timeout:go"))
@@ -876,7 +877,7 @@ public abstract class AbstractStateStoreContractTest {
     @Test
     @DisplayName("guarantee 5: a heartbeat extends a deadline before it passes")
     void heartbeatExtension() {
-        FlowResult.Suspended s = (FlowResult.Suspended) onParallel(hub.start(flows.timeoutHandled, order())).block();
+        FlowResult.Suspended s = (FlowResult.Suspended) onParallel(hub.start(flows.timeoutHandled, order())).block(Duration.ofMinutes(2));
         clock.advance(Duration.ofMinutes(8));
         onParallel(hub.extendDeadline(s.flowId(), "go", clock.instant().plus(Duration.ofHours(1))))
                 .as(StepVerifier::create).expectNext(true).verifyComplete();
@@ -884,7 +885,7 @@ public abstract class AbstractStateStoreContractTest {
                 .assertNext(r -> assertThat(r.deadline()).isEqualTo(clock.instant().plus(Duration.ofHours(1))))
                 .verifyComplete();
         clock.advance(Duration.ofMinutes(30));
-        onParallel(hub.sweep(100)).block();
+        onParallel(hub.sweep(100)).block(Duration.ofMinutes(2));
         onParallel(hub.resume(s.key(), new Approval(true, "in-time", null))).as(StepVerifier::create)
                 .assertNext(r -> assertThat(((FlowResult.Completed) r).output(Receipt.class).approvedBy())
                         .isEqualTo("in-time"))
@@ -921,7 +922,7 @@ public abstract class AbstractStateStoreContractTest {
         assertThat(expiredOurs).hasSize(n).doesNotHaveDuplicates();
         assertThat(total).isGreaterThanOrEqualTo(n);
         for (String id : ids) {
-            FlowResult r = onParallel(hub.result(id)).block();
+            FlowResult r = onParallel(hub.result(id)).block(Duration.ofMinutes(2));
             assertThat(r).as(id).isInstanceOf(FlowResult.Completed.class);
             assertThat(executions(flows.charges, id)).isZero();
         }
@@ -930,7 +931,7 @@ public abstract class AbstractStateStoreContractTest {
     @Test
     @DisplayName("guarantee 4: a flow whose hub died mid-run is finished by exactly one other hub after its lease lapses")
     void orphanedFlowIsRecoveredOnce() throws Exception {
-        FlowResult.Suspended s = (FlowResult.Suspended) onParallel(hub.start(flows.crashable, order())).block();
+        FlowResult.Suspended s = (FlowResult.Suspended) onParallel(hub.start(flows.crashable, order())).block(Duration.ofMinutes(2));
         flows.hang.set(true);
         reactor.core.Disposable dying = onParallel(hub.resume(s.key(), new Approval(true, "ivy", null),
                 ResumeOptions.idempotencyKey("delivery-ivy"))).subscribe();
@@ -946,7 +947,7 @@ public abstract class AbstractStateStoreContractTest {
                 })
                 .verifyComplete();
         List<PersistenceHub> others = List.of(newHub(clock, "rescuer-1"), newHub(clock, "rescuer-2"));
-        assertThat(Flux.fromIterable(others).flatMap(h -> onParallel(h.recoverExpiredLeases(100))).collectList().block())
+        assertThat(Flux.fromIterable(others).flatMap(h -> onParallel(h.recoverExpiredLeases(100))).collectList().block(Duration.ofMinutes(2)))
                 .containsOnly(0L);
         clock.advance(Duration.ofSeconds(31));
         Flux.fromIterable(others).flatMap(h -> onParallel(h.recoverExpiredLeases(100))).blockLast(Duration.ofSeconds(60));

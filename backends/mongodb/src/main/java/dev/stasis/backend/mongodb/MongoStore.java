@@ -355,6 +355,11 @@ public final class MongoStore implements StateStore {
                 .subscribeOn(Schedulers.boundedElastic());
     }
 
+    /**
+     * Names the namespace and whether the store owns its client; never credentials.
+     *
+     * @return e.g. {@code MongoStore[stasis.flows]}
+     */
     @Override
     public String toString() {
         return "MongoStore[" + collection.getNamespace() + (ownsClient ? ", own client" : "") + "]";
