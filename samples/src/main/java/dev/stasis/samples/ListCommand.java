@@ -2,6 +2,7 @@ package dev.stasis.samples;
 
 import dev.stasis.QueryCriteria;
 import dev.stasis.SuspensionInfo;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -17,7 +18,7 @@ final class ListCommand implements Callable<Integer> {
     Main.DataOptions options = new Main.DataOptions();
 
     @Override
-    public Integer call() {
+    public Integer call() throws IOException {
         Workspace ws = Workspace.open(options.data, options.devKey, "list-" + ProcessHandle.current().pid());
         List<SuspensionInfo> flows = ws.hub.query(QueryCriteria.builder().limit(QueryCriteria.MAX_LIMIT).build())
                 .collectList().block(Duration.ofMinutes(1));

@@ -5,6 +5,7 @@ import dev.stasis.FlowResult;
 import dev.stasis.InputValidationException;
 import dev.stasis.ResumeOptions;
 import dev.stasis.SuspensionKeyNotFoundException;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -34,7 +35,7 @@ final class ResumeCommand implements Callable<Integer> {
     Main.DataOptions options = new Main.DataOptions();
 
     @Override
-    public Integer call() {
+    public Integer call() throws IOException {
         long pid = ProcessHandle.current().pid();
         Workspace ws = Workspace.open(options.data, options.devKey, "resume-" + pid);
         System.out.println("process " + pid + ": resuming with " + json);

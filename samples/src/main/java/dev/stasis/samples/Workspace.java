@@ -3,7 +3,10 @@ package dev.stasis.samples;
 import dev.stasis.PersistenceHub;
 import dev.stasis.backend.filesystem.FilesystemStore;
 import dev.stasis.security.KeyRing;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
@@ -35,9 +38,19 @@ final class Workspace {
      * @param developmentMode whether a development key file may be used (or created) when no key is configured
      * @param instanceId the hub's instance id
      * @return the workspace
+     * @throws IOException when the data directory cannot be created
      */
-    static Workspace open(Path data, boolean developmentMode, String instanceId) {
+    static Workspace open(Path data, boolean developmentMode, String instanceId) throws IOException {
         Path absolute = data.toAbsolutePath().normalize();
+        if (!Files.isDirectory(absolute)) {
+            // owner-only: it holds the store and, in development mode, the key file
+            if (absolute.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+                Files.createDirectories(absolute,
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            } else {
+                Files.createDirectories(absolute);
+            }
+        }
         Path storeDir = absolute.resolve("store");
         Map<String, String> env = System.getenv();
         boolean configured = isSet(env.get(KeyRing.ENV_KEYS)) || isSet(env.get(KeyRing.ENV_KEY_FILE));

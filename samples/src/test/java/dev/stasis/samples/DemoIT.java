@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -76,6 +77,12 @@ class DemoIT {
             files = s.filter(Files::isRegularFile).toList();
         }
         assertThat(files).hasSizeGreaterThanOrEqualTo(3);
+        try (Stream<Path> s = Files.walk(data)) {
+            for (Path f : s.toList()) {
+                assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).as(f.toString())
+                        .isEqualTo(Files.isDirectory(f) ? "rwx------" : "rw-------");
+            }
+        }
         for (String secret : List.of(key, key.substring(4), orderId, "Ada Lovelace", "Standing desk", "Grace Hopper",
                 "Q3 furniture")) {
             for (Path f : files) {

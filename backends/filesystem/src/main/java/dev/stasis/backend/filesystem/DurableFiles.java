@@ -42,10 +42,6 @@ final class DurableFiles {
         this.posix = posix;
     }
 
-    boolean posix() {
-        return posix;
-    }
-
     FileAttribute<?>[] fileAttributes() {
         return posix ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(OWNER_RW)}
                 : new FileAttribute<?>[0];

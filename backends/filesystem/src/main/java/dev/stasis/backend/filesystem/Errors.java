@@ -9,13 +9,16 @@ import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.FileLockInterruptionException;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
 import java.util.Locale;
+import java.util.function.BooleanSupplier;
 import org.jspecify.annotations.Nullable;
 
 /**
  * The one place where file-system errors become Stasis errors. Transient ({@link StorageUnavailableException}): a
  * full disk or quota, too many open files, a stale NFS handle, an interrupted or timed-out lock wait. Everything else
- * (permissions, a corrupt record, a missing directory) is a {@link StorageException}. Stasis errors pass through.
+ * (permissions, a corrupt record) is a {@link StorageException}. A file missing because the whole store directory
+ * went away (an unmounted volume) is transient too. Stasis errors pass through.
  */
 final class Errors {
 
@@ -34,6 +37,19 @@ final class Errors {
      * @return the Stasis error (the same object when it already is one)
      */
     static Throwable map(String operation, Throwable error) {
+        return map(operation, error, () -> true);
+    }
+
+    /**
+     * Maps an error of the operation {@code operation}, knowing whether the store's directory is still there: when it
+     * is not (moved away, deleted, its volume unmounted), a missing file is an outage of the store, not an answer.
+     *
+     * @param operation what the store was doing ("insert", "query", …), for the message
+     * @param error the error
+     * @param storeAvailable whether the store's directory tree is present
+     * @return the Stasis error (the same object when it already is one)
+     */
+    static Throwable map(String operation, Throwable error, BooleanSupplier storeAvailable) {
         if (error instanceof StorageException || error instanceof Error) {
             return error;
         }
@@ -42,6 +58,10 @@ final class Errors {
             cause = u.getCause();
         } else if (cause instanceof DirectoryIteratorException d) {
             cause = d.getCause();
+        }
+        if (cause instanceof NoSuchFileException && !storeAvailable.getAsBoolean()) {
+            return new StorageUnavailableException("filesystem store: " + operation + " failed: the store directory"
+                    + " is not available (moved, deleted, or its volume is not mounted)", cause);
         }
         if (isTransient(cause)) {
             return new StorageUnavailableException("filesystem store: " + operation + " failed: " + cause, cause);

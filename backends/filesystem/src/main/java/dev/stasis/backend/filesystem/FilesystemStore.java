@@ -209,7 +209,7 @@ public final class FilesystemStore implements StateStore {
                     return work.call();
                 })
                 .subscribeOn(scheduler)
-                .onErrorMap(e -> Errors.map(operation, e));
+                .onErrorMap(e -> Errors.map(operation, e, files::isAvailable));
     }
 
     // ------------------------------------------------------------------ keys
@@ -361,10 +361,5 @@ public final class FilesystemStore implements StateStore {
         public FilesystemStore build() {
             return new FilesystemStore(this);
         }
-    }
-
-    /** The blocking core, for tests in this package. */
-    RecordFiles files() {
-        return files;
     }
 }

@@ -62,10 +62,6 @@ final class RecordFiles {
         this.lockTimeout = lockTimeout;
     }
 
-    Layout layout() {
-        return layout;
-    }
-
     // ------------------------------------------------------------------ provisioning
 
     /**
@@ -120,6 +116,20 @@ final class RecordFiles {
         if (locks == null) {
             provision();
         }
+    }
+
+    /** Whether the store's directory tree is there (it is not when it was moved or its volume went away). */
+    boolean isAvailable() {
+        return Files.isDirectory(layout.records) && Files.isRegularFile(layout.marker);
+    }
+
+    /** A lookup that found nothing answers "absent" only if the store itself is there. */
+    private <T> @Nullable T absentOrUnavailable(@Nullable T found) {
+        if (found == null && !isAvailable()) {
+            throw new StorageUnavailableException("filesystem store: the store directory " + layout.root
+                    + " is not available (moved, deleted, or its volume is not mounted)");
+        }
+        return found;
     }
 
     /** Whether provisioning created everything (for health). */
@@ -212,7 +222,7 @@ final class RecordFiles {
         }
         Path file = layout.record(flowId);
         byte[] bytes = DurableFiles.readIfExists(file);
-        return bytes == null ? null : RecordFormat.decode(bytes, flowId, file);
+        return absentOrUnavailable(bytes == null ? null : RecordFormat.decode(bytes, flowId, file));
     }
 
     @Nullable FlowRecord findByKeyHash(String keyHash) throws IOException {
@@ -221,7 +231,7 @@ final class RecordFiles {
         }
         String owner = readEntry(layout.keyEntry(keyHash));
         if (owner == null) {
-            return null;
+            return absentOrUnavailable(null);
         }
         FlowRecord r = findById(owner);
         return r != null && r.keyHashes().contains(keyHash) ? r : null;
@@ -230,7 +240,7 @@ final class RecordFiles {
     @Nullable FlowRecord findByCorrelationId(String correlationId) throws IOException {
         String owner = readEntry(layout.corrEntry(correlationId));
         if (owner == null) {
-            return null;
+            return absentOrUnavailable(null);
         }
         FlowRecord r = findById(owner);
         return r != null && correlationId.equals(r.correlationId()) ? r : null;
@@ -242,7 +252,7 @@ final class RecordFiles {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return RecordFormat.readHeader(ch, flowId, file);
         } catch (NoSuchFileException e) {
-            return null;
+            return absentOrUnavailable(null);
         }
     }
 

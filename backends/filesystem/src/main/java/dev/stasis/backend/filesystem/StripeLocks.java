@@ -182,10 +182,6 @@ final class StripeLocks {
             this.outermost = outermost;
         }
 
-        int stripe() {
-            return stripe;
-        }
-
         /** Releases the stripe (the file lock only when this is the thread's outermost lease on it). */
         void release() throws IOException {
             try {

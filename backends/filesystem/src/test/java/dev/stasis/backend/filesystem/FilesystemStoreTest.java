@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.stasis.FlowStatus;
 import dev.stasis.QueryCriteria;
 import dev.stasis.StorageException;
+import dev.stasis.StorageUnavailableException;
 import dev.stasis.spi.DuplicateRecordException;
 import dev.stasis.spi.FlowRecord;
 import dev.stasis.spi.WaitRecord;
@@ -266,6 +267,28 @@ class FilesystemStoreTest {
         } finally {
             io.dispose();
         }
+    }
+
+    @Test
+    @DisplayName("while the store directory is gone (an unmounted volume) calls are retryable, not \"not found\"")
+    void directoryGoneIsAnOutage() throws IOException {
+        String h = Records.hash();
+        FlowRecord r = Records.suspended("gone", h);
+        insert(r);
+        Path away = tmp.resolve("away");
+        Files.move(dir, away);
+        store.findByKeyHash(h).as(StepVerifier::create).verifyError(StorageUnavailableException.class);
+        store.findById(r.id()).as(StepVerifier::create).verifyError(StorageUnavailableException.class);
+        store.findByCorrelationId("none").as(StepVerifier::create).verifyError(StorageUnavailableException.class);
+        store.query(QueryCriteria.builder().build()).as(StepVerifier::create)
+                .verifyError(StorageUnavailableException.class);
+        store.insert(Records.suspended("gone", Records.hash())).as(StepVerifier::create)
+                .verifyError(StorageUnavailableException.class);
+        store.compareAndSet(1, r.toBuilder().version(2).build()).as(StepVerifier::create)
+                .verifyError(StorageUnavailableException.class);
+        Files.move(away, dir);
+        store.findByKeyHash(h).map(FlowRecord::id).as(StepVerifier::create).expectNext(r.id()).verifyComplete();
+        store.findByKeyHash(Records.hash()).as(StepVerifier::create).verifyComplete();
     }
 
     @Test
