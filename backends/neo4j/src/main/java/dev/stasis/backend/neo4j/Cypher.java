@@ -15,10 +15,12 @@ import org.jspecify.annotations.Nullable;
  * The Cypher statements of one store configuration (its labels), with their parameters. Labels are the only text
  * spliced into statements and are validated; every value travels as a parameter.
  *
- * <p>Version-checked writes lock the flow node first ({@code SET f._stasisLock = true REMOVE f._stasisLock}) and
- * only then read {@code f.version}: Neo4j runs at read-committed isolation, and a predicate read before the write
- * lock would let two concurrent statements both pass it (a lost update). After the lock the predicate sees the
- * latest committed version, so of any number of concurrent compare-and-sets on one version at most one applies.
+ * <p>Version-checked writes lock the flow node ({@code SET f._stasisLock = true REMOVE f._stasisLock}, which takes
+ * the node's write lock and leaves nothing to commit) and read {@code f.version} again under the lock: Neo4j runs at
+ * read-committed isolation, and a predicate read only before the write lock would let two concurrent statements
+ * both pass it (a lost update). After the lock the predicate sees the latest committed version, so of any number of
+ * concurrent compare-and-sets on one version at most one applies. The same predicate before the lock is only a
+ * shortcut: a caller whose version is already outdated does not queue for the lock.
  */
 final class Cypher {
 
@@ -139,7 +141,7 @@ final class Cypher {
      */
     Statement insertRetry(FlowRecord r) {
         return new Statement(
-                "OPTIONAL MATCH (e:" + flowLabel + " {id: $props.id}) "
+                "OPTIONAL MATCH (e:" + flowLabel + " {id: $id}) "
                         + "WITH e WHERE e IS NULL OR NOT (e.createdAt = $props.createdAt "
                         + "AND e.flowName = $props.flowName AND (e.version > 1 OR e.state = $props.state)) "
                         + "CREATE (f:" + flowLabel + ") SET f = $props "
@@ -161,7 +163,7 @@ final class Cypher {
         params.put("expected", expectedVersion);
         params.put("keyHashes", next.keyHashes());
         return new Statement(
-                "MATCH (f:" + flowLabel + " {id: $props.id}) " + LOCK
+                "MATCH (f:" + flowLabel + " {id: $id}) WHERE f.version = $expected " + LOCK
                         + "WITH f WHERE f.version = $expected "
                         + "SET f = $props "
                         + "WITH f OPTIONAL MATCH (f)-[:AWAITS]->(old:" + waitLabel + ") "
@@ -196,7 +198,7 @@ final class Cypher {
      */
     Statement delete(String flowId, long expectedVersion) {
         return new Statement(
-                "MATCH (f:" + flowLabel + " {id: $id}) " + LOCK
+                "MATCH (f:" + flowLabel + " {id: $id}) WHERE f.version = $expected " + LOCK
                         + "WITH f WHERE f.version = $expected "
                         + "OPTIONAL MATCH (f)-[:AWAITS]->(w:" + waitLabel + ") DETACH DELETE w "
                         + "WITH DISTINCT f DETACH DELETE f RETURN count(*) AS deleted",
@@ -232,6 +234,8 @@ final class Cypher {
 
     private Map<String, Object> writeParams(FlowRecord r) {
         Map<String, Object> params = new LinkedHashMap<>();
+        // a plain parameter for the index seek on the id
+        params.put("id", r.id());
         params.put("props", RecordMapper.flowProperties(r));
         params.put("waits", RecordMapper.waitProperties(r));
         return params;

@@ -31,15 +31,19 @@ import reactor.core.publisher.Mono;
  * A {@link StateStore} on Neo4j 5 or later, through the reactive sessions of the Neo4j Java driver.
  *
  * <p>Each flow is a node {@code (:Flow {id, flowName, flowVersion, status, version, createdAt, updatedAt, deadline,
- * correlationId, leaseOwner, leaseExpiresAt, retainUntil, meta.<key>…, state})} with one
+ * correlationId, leaseOwner, leaseExpiresAt, retainUntil, meta.<key>…, state, digest})} with one
  * {@code -[:AWAITS]->(:Wait {keyHash, awaitId, deadline, status, ordinal})} per wait. Instants are epoch
  * milliseconds; absent values are absent properties. {@link #provision()} creates uniqueness constraints on
  * {@code Flow.id}, {@code Flow.correlationId} and {@code Wait.keyHash} and range indexes for the queries.
  *
  * <p>Every write is one Cypher statement in a managed write transaction ({@code executeWrite}), which the driver
- * retries on transient errors only; the compare-and-set locks the flow node before it checks the version, so it is
- * linearizable. Reads run in managed read transactions. In a cluster, writes go to the leader and reads may go to
- * followers; the store's bookmark manager makes every read see this store's earlier writes.
+ * retries on transient errors only. The compare-and-set locks the flow node before it checks the version, so it is
+ * linearizable; a retried attempt first checks whether the previous attempt already committed, so a lost commit
+ * answer does not turn a won compare-and-set (or an insert) into a loss. Reads run in managed read transactions and
+ * check each record against its {@code digest}, reading it again when a concurrent commit tore it. In a cluster,
+ * writes go to the leader and reads may go to followers; the store's bookmark manager makes its reads see its
+ * earlier writes. At most {@link Builder#maxConcurrentTransactions(int)} transactions run at once; further calls
+ * queue without holding a thread.
  *
  * <pre>{@code
  * Driver driver = GraphDatabase.driver("neo4j://db:7687", AuthTokens.basic("neo4j", secret));

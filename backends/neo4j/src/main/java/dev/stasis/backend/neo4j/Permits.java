@@ -18,7 +18,9 @@ import reactor.core.publisher.MonoSink;
  *
  * <p>Each call gets a ticket: {@code WAITING → GRANTED → DONE}, or {@code WAITING → CANCELLED} when the caller
  * cancels (or fails) before its turn. Both the grant and the finish are compare-and-sets on the ticket, so a permit
- * is returned exactly once whatever the race between a grant and a cancellation.
+ * is returned exactly once whatever the race between a grant and a cancellation. (A caller cancelled at the very
+ * moment its turn comes may still see its work subscribed and at once cancelled, after the permit moved on; the
+ * work then never gets further than opening a session.)
  */
 final class Permits {
 

@@ -28,13 +28,20 @@ class Neo4jStoreIT extends AbstractStateStoreContractTest {
                 + ", labels " + prefix + "Flow/" + prefix + "Wait");
         storeDriver = HarnessServer.newDriver();
         sideChannel = HarnessServer.newDriver();
-        StateStore st = Neo4jStore.builder(storeDriver).labelPrefix(prefix).build();
-        return Boolean.getBoolean("stasis.debugStore") ? new DebugStore(st) : st; // TEMPORARY
+        return Neo4jStore.builder(storeDriver).labelPrefix(prefix).build();
     }
 
+    /**
+     * 100 keys instead of 1000 (still 32 concurrent resumes per key). Measured on this project's 2-core machine
+     * while other modules were building (load average 20 to 45), with HarnessServer's JVM flags: the full storm,
+     * 1000 keys x 32, passed (1000 winners, 31000 refused, 0 other) in 400 s; 200 keys took 125 s; 100 keys took
+     * 65 to 123 s. Every resume here is two to three managed transactions against one local Neo4j, and both JVMs
+     * were CPU-bound (about 1.3 CPU-seconds per key in total), so the full storm cannot fit the ~90 s budget on two
+     * cores. Run it in full with {@code -Dstasis.neo4j.stormKeys=1000}.
+     */
     @Override
     protected int stormKeys() {
-        return Integer.getInteger("stasis.stormKeys", 1000); // TEMPORARY
+        return Integer.getInteger("stasis.neo4j.stormKeys", 100);
     }
 
     @Override
