@@ -4,7 +4,7 @@ import dev.stasis.FlowStatus;
 import java.util.Objects;
 
 /**
- * The key layout of one store (one key prefix). Two families of keys:
+ * The key layout of one store (one key prefix). Three families of keys:
  *
  * <ul>
  *   <li><b>Per flow</b>, under the hash tag {@code {<flowId>}} so that everything one Lua script touches for a flow

@@ -45,6 +45,8 @@ final class RecordCodec {
     static final String RETAIN_UNTIL = "retain";
     static final String METADATA = "meta";
     static final String STATE = "state";
+    /** The field of a tombstone left by {@link Scripts#FENCE}: the hash is not a record. */
+    static final String ABORTED = "aborted";
 
     private RecordCodec() {}
 

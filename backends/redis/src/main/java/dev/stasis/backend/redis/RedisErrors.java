@@ -20,7 +20,8 @@ import org.jspecify.annotations.Nullable;
  * The one place where lettuce's errors become Stasis errors.
  *
  * <p><b>Transient</b> ({@link StorageUnavailableException}, retryable): the server cannot be reached or the
- * connection broke ({@link RedisConnectionException}, {@link IOException}, a closed connection), a command timed out
+ * connection broke ({@link RedisConnectionException}, {@link IOException}, a closed connection, commands rejected
+ * while disconnected or because the request queue is full), a command timed out
  * ({@link RedisCommandTimeoutException}, {@link TimeoutException}), and the server replies that mean "try again
  * shortly": {@code LOADING}, {@code BUSY}, {@code CLUSTERDOWN}, {@code TRYAGAIN}, {@code MASTERDOWN}, {@code READONLY}
  * (a replica promoted or demoted during failover) and a slot without a known node. <b>Everything else</b> (wrong types,
@@ -98,7 +99,8 @@ final class RedisErrors {
         }
         String m = message.toLowerCase(Locale.ROOT);
         return m.contains("connection closed") || m.contains("connection is closed")
-                || m.contains("connection reset") || m.contains("disconnected");
+                || m.contains("connection reset") || m.contains("disconnected") || m.contains("not connected")
+                || m.contains("queue size exceeded");
     }
 
     private static String describe(Throwable e) {

@@ -30,6 +30,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
@@ -39,6 +40,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 import reactor.util.retry.Retry;
 
 /**
@@ -50,7 +52,7 @@ import reactor.util.retry.Retry;
  * RedisStore store = RedisStore.builder(client).keyPrefix("orders").build();  // opens its own connection lazily
  * PersistenceHub hub = PersistenceHub.builder(store, keyRing).build();
  * ...
- * store.close().block();   // closes the store's connection, not the client
+ * store.close();   // on shutdown (a Mono): closes the store's connection, not the client
  * }</pre>
  *
  * <h2>Keys</h2>
@@ -86,12 +88,17 @@ import reactor.util.retry.Retry;
  *       the records, keep only those that really match, and repair the entries that did not (re-synchronise them
  *       from the record they loaded, or remove them when the record is gone).</li>
  *   <li>Key hashes and correlation ids are unique because an insert <em>claims</em> their hint keys first (a
- *       {@code SET NX} in a script, with a pending TTL), writes the record only when every claim succeeded
- *       ({@link DuplicateRecordException} otherwise, after releasing what it claimed) and then settles the claims
- *       (no TTL). A claim that is still pending belongs to an insert in flight: a competing insert waits briefly for
- *       it to settle, so that a {@link DuplicateRecordException} always means "a record holding this value exists".
- *       A settled claim whose record is gone (a delete whose clean-up was interrupted) is taken over. A claim whose
- *       insert died expires with its pending TTL.</li>
+ *       {@code SET NX} in a script), writes the record only when every claim succeeded
+ *       ({@link DuplicateRecordException} otherwise, after releasing what it claimed) and then settles the claims.
+ *       Until settled a claim is <em>pending</em> (value {@code ?<flowId>}). A competing insert that meets a pending
+ *       claim looks for the claimant's record: if it exists, that is a conflict (and the claim is settled on the
+ *       claimant's behalf, in case it died before settling); if not, the claimant is in flight and is waited for, up
+ *       to {@link #CLAIM_GRACE} after it claimed; a claimant still silent then is <em>fenced out</em> — a tombstone
+ *       on its record key, written only if its record does not exist, in that key's own slot — and its claim taken
+ *       over. So a {@link DuplicateRecordException} always means "a record holding this value exists" (what the
+ *       hub's idempotent start relies on), and a claimant that wakes up late can never write its record. A settled
+ *       claim whose record is gone (a delete whose clean-up was interrupted) is taken over too. Pending claims carry
+ *       a one-day TTL as a backstop for claimants that died.</li>
  * </ul>
  *
  * <h2>Expiry</h2>
@@ -113,8 +120,16 @@ public final class RedisStore implements StateStore {
 
     private static final Logger log = LoggerFactory.getLogger(RedisStore.class);
 
-    /** How long an insert's claim on a key hash or correlation id lives before the record is written. */
-    static final Duration PENDING_CLAIM_TTL = Duration.ofMinutes(5);
+    /**
+     * How long an insert's pending claim on a key hash or correlation id lives at most (a backstop that removes the
+     * claims of inserts that died; normally a claim is settled milliseconds after it was made).
+     */
+    static final Duration PENDING_CLAIM_TTL = Duration.ofDays(1);
+    /**
+     * How long a pending claim whose record is not written protects its insert; after that a competing insert fences
+     * the silent one out and takes the claim over.
+     */
+    static final Duration CLAIM_GRACE = Duration.ofSeconds(10);
     private static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(10);
     private static final int LOAD_CONCURRENCY = 64;
     private static final int DELETE_CONCURRENCY = 16;
@@ -228,9 +243,8 @@ public final class RedisStore implements StateStore {
      */
     @Override
     public Mono<FlowRecord> findByKeyHash(String keyHash) {
-        return guard(connector.commands().flatMap(c -> c.get(keys.keyHash(keyHash))
-                .flatMap(id -> load(c, utf8(id)))
-                .filter(r -> r.keyHashes().contains(keyHash))));
+        return guard(connector.commands().flatMap(c -> follow(c, keys.keyHash(keyHash),
+                r -> r.keyHashes().contains(keyHash))));
     }
 
     /**
@@ -391,57 +405,90 @@ public final class RedisStore implements StateStore {
                                     args(expireAt, RecordCodec.encode(r))))
                             .onErrorResume(e -> bestEffort(release(c, claimed, r.id()), "release")
                                     .then(Mono.error(e)))
-                            .flatMap(written -> written == 0
-                                    ? release(c, claimed, r.id()).then(Mono.error(
-                                            new DuplicateRecordException("flow id already stored: " + r.id())))
-                                    : settle(c, held, r, expireAt));
+                            .flatMap(written -> written == 1 ? settle(c, held, r, expireAt)
+                                    : release(c, claimed, r.id()).then(Mono.error(written == 0
+                                            ? new DuplicateRecordException("flow id already stored: " + r.id())
+                                            : new DuplicateRecordException("this insert stalled and another insert"
+                                                    + " took its correlation id or key hash over"))));
                 });
     }
 
-    /** Claims one hint key, waiting for a pending claim of another insert to settle. */
+    /**
+     * Claims one hint key. Another flow's claim is a conflict when that flow's record exists. When it does not:
+     * a settled claim is stale (a delete's clean-up was interrupted) and is taken over; a pending claim belongs to
+     * an insert in flight, which is waited for until {@link #CLAIM_GRACE} after it claimed, and then fenced out (a
+     * tombstone on its record key, see {@link Scripts#FENCE}) and taken over. The fence is decided atomically in the
+     * silent insert's own slot: either its record exists (it wins) or it never can be written.
+     */
     private Mono<ClaimOutcome> claim(RedisClusterReactiveCommands<String, byte[]> c, String key, String flowId) {
-        return claimOnce(c, key, flowId, "")
-                .flatMap(reply -> {
-                    long code = (Long) reply.get(0);
-                    if (code == 1) {
-                        return Mono.just(ClaimOutcome.CLAIMED);
-                    }
-                    if (code == 2) {
-                        return Mono.just(ClaimOutcome.ALREADY_OURS);
-                    }
-                    String holder = utf8((byte[]) reply.get(1));
-                    long ttl = (Long) reply.get(2);
-                    return c.exists(keys.record(holder)).flatMap(exists -> {
-                        if (exists > 0) {
-                            return Mono.just(ClaimOutcome.CONFLICT);
+        return Mono.defer(() -> {
+            long giveUpAt = System.nanoTime() + CLAIM_GRACE.plusSeconds(10).toNanos();
+            return claimOnce(c, key, flowId, "")
+                    .flatMap(reply -> {
+                        ClaimOutcome outcome = outcome(reply);
+                        if (outcome != null) {
+                            return Mono.just(outcome);
                         }
-                        if (ttl != -1) {
-                            // an insert in flight (or a retained record's hint about to expire)
-                            return Mono.error(new PendingClaim());
-                        }
-                        // settled, but its record is gone: a delete's clean-up was interrupted
-                        return claimOnce(c, key, flowId, holder).flatMap(again -> {
-                            long code2 = (Long) again.get(0);
-                            return code2 == 1 ? Mono.just(ClaimOutcome.CLAIMED)
-                                    : code2 == 2 ? Mono.just(ClaimOutcome.ALREADY_OURS)
-                                    : Mono.error(new PendingClaim());
+                        String value = utf8((byte[]) reply.get(1));
+                        long pttl = (Long) reply.get(2);
+                        boolean pending = value.startsWith("?");
+                        String holder = pending ? value.substring(1) : value;
+                        return load(c, holder).map(Optional::of).defaultIfEmpty(Optional.empty()).flatMap(found -> {
+                            if (found.isPresent()) {
+                                return pending
+                                        ? bestEffort(settleFor(c, key, found.get()), "settle")
+                                                .thenReturn(ClaimOutcome.CONFLICT)
+                                        : Mono.just(ClaimOutcome.CONFLICT);
+                            }
+                            if (!pending) {
+                                return takeOver(c, key, flowId, value);
+                            }
+                            long age = pttl < 0 ? Long.MAX_VALUE : PENDING_CLAIM_TTL.toMillis() - pttl;
+                            if (age < CLAIM_GRACE.toMillis()) {
+                                return Mono.error(new PendingClaim());
+                            }
+                            return Scripts.FENCE.<Long>run(c, ScriptOutputType.INTEGER,
+                                            new String[] {keys.record(holder)}, args(PENDING_CLAIM_TTL.toMillis()))
+                                    .flatMap(fenced -> fenced == 1 ? takeOver(c, key, flowId, value)
+                                            : Mono.just(ClaimOutcome.CONFLICT));
                         });
-                    });
-                })
-                .retryWhen(Retry.backoff(40, Duration.ofMillis(2))
-                        .maxBackoff(Duration.ofMillis(100))
-                        .filter(PendingClaim.class::isInstance)
-                        .onRetryExhaustedThrow((spec, signal) -> signal.failure()))
-                .onErrorResume(PendingClaim.class, e -> Mono.just(ClaimOutcome.CONFLICT));
+                    })
+                    .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(2))
+                            .maxBackoff(Duration.ofMillis(200))
+                            .filter(e -> e instanceof PendingClaim && System.nanoTime() < giveUpAt))
+                    .onErrorResume(PendingClaim.class, e -> Mono.just(ClaimOutcome.CONFLICT));
+        });
     }
 
-    private Mono<List<Object>> claimOnce(RedisClusterReactiveCommands<String, byte[]> c, String key, String flowId, String staleHolder) {
+    private Mono<ClaimOutcome> takeOver(RedisClusterReactiveCommands<String, byte[]> c, String key, String flowId,
+            String staleValue) {
+        return claimOnce(c, key, flowId, staleValue).flatMap(again -> {
+            ClaimOutcome o = outcome(again);
+            // someone else changed the claim meanwhile: look again
+            return o != null ? Mono.just(o) : Mono.error(new PendingClaim());
+        });
+    }
+
+    /** Settles a pending claim for the insert that made it, whose record exists (it died before settling). */
+    private Mono<Void> settleFor(RedisClusterReactiveCommands<String, byte[]> c, String key, FlowRecord holder) {
+        return Scripts.SETTLE.run(c, ScriptOutputType.INTEGER, new String[] {key}, args(holder.id(), expireAt(holder)))
+                .then();
+    }
+
+    private static @Nullable ClaimOutcome outcome(List<Object> reply) {
+        long code = (Long) reply.get(0);
+        return code == 1 ? ClaimOutcome.CLAIMED : code == 2 ? ClaimOutcome.ALREADY_OURS : null;
+    }
+
+    private Mono<List<Object>> claimOnce(RedisClusterReactiveCommands<String, byte[]> c, String key, String flowId,
+            String staleHolder) {
         return Scripts.CLAIM.run(c, ScriptOutputType.MULTI, new String[] {key},
                 args(flowId, PENDING_CLAIM_TTL.toMillis(), staleHolder));
     }
 
     /** After the record is written: settles its claims (undoing the insert if one was lost), syncs the indexes. */
-    private Mono<Void> settle(RedisClusterReactiveCommands<String, byte[]> c, List<String> held, FlowRecord r, @Nullable Long expireAt) {
+    private Mono<Void> settle(RedisClusterReactiveCommands<String, byte[]> c,
+            List<String> held, FlowRecord r, @Nullable Long expireAt) {
         return Flux.fromIterable(held)
                 .flatMap(key -> Scripts.SETTLE.<Long>run(c, ScriptOutputType.INTEGER, new String[] {key},
                         args(r.id(), expireAt)))
@@ -471,7 +518,8 @@ public final class RedisStore implements StateStore {
     }
 
     /** Deletes hint keys that still point to this flow. */
-    private Mono<Void> release(RedisClusterReactiveCommands<String, byte[]> c, Collection<String> hintKeys, String flowId) {
+    private Mono<Void> release(RedisClusterReactiveCommands<String, byte[]> c,
+            Collection<String> hintKeys, String flowId) {
         return Flux.fromIterable(hintKeys)
                 .flatMap(key -> Scripts.RELEASE.<Long>run(c, ScriptOutputType.INTEGER, new String[] {key},
                         args(flowId)))
@@ -480,7 +528,8 @@ public final class RedisStore implements StateStore {
 
     // ------------------------------------------------------------------ compare-and-set, delete
 
-    private Mono<Boolean> compareAndSet(RedisClusterReactiveCommands<String, byte[]> c, long expectedVersion, FlowRecord next) {
+    private Mono<Boolean> compareAndSet(RedisClusterReactiveCommands<String, byte[]> c,
+            long expectedVersion, FlowRecord next) {
         String id = next.id();
         Mono<List<String>> created = Flux.fromIterable(new LinkedHashSet<>(next.keyHashes()))
                 .flatMap(h -> c.set(keys.keyHash(h), utf8(id), SetArgs.Builder.nx()).map(ok -> keys.keyHash(h)))
@@ -504,7 +553,8 @@ public final class RedisStore implements StateStore {
                         }));
     }
 
-    private Mono<Void> afterWrite(RedisClusterReactiveCommands<String, byte[]> c, FlowRecord next, String previousWaits, @Nullable Long expireAt) {
+    private Mono<Void> afterWrite(RedisClusterReactiveCommands<String, byte[]> c,
+            FlowRecord next, String previousWaits, @Nullable Long expireAt) {
         Set<String> now = new LinkedHashSet<>(next.keyHashes());
         List<String> dropped = new ArrayList<>();
         try {
@@ -604,7 +654,8 @@ public final class RedisStore implements StateStore {
                                 Range.Boundary.including(System.currentTimeMillis())),
                         Limit.create(0, SWEEP_BATCH))
                 .map(RecordCodec::utf8)
-                .flatMap(id -> c.exists(keys.record(id)).flatMap(n -> n > 0 ? Mono.empty() : purge(c, id, null)),
+                .flatMap(id -> c.hexists(keys.record(id), RecordCodec.VERSION)
+                                .flatMap(exists -> exists ? Mono.empty() : purge(c, id, null)),
                         DELETE_CONCURRENCY)
                 .then();
     }
@@ -633,8 +684,24 @@ public final class RedisStore implements StateStore {
     private Mono<FlowRecord> load(RedisClusterReactiveCommands<String, byte[]> c, String flowId) {
         return c.hgetall(keys.record(flowId))
                 .collectMap(KeyValue::getKey, KeyValue::getValue)
-                .filter(m -> !m.isEmpty())
+                .filter(m -> !m.isEmpty() && !m.containsKey(RecordCodec.ABORTED))
                 .map(RecordCodec::decode);
+    }
+
+    /**
+     * Follows a lookup hint to its record and keeps it only if {@code holds}; a hint still pending (its insert died
+     * between writing the record and settling) is settled on the way.
+     */
+    private Mono<FlowRecord> follow(RedisClusterReactiveCommands<String, byte[]> c, String hintKey,
+            Predicate<FlowRecord> holds) {
+        return c.get(hintKey).flatMap(value -> {
+            String v = utf8(value);
+            boolean pending = v.startsWith("?");
+            return load(c, pending ? v.substring(1) : v)
+                    .filter(holds)
+                    .flatMap(r -> pending ? bestEffort(settleFor(c, hintKey, r), "settle").thenReturn(r)
+                            : Mono.just(r));
+        });
     }
 
     private Flux<Loaded> loadAll(RedisClusterReactiveCommands<String, byte[]> c, List<String> ids) {
@@ -644,9 +711,7 @@ public final class RedisStore implements StateStore {
     }
 
     private Mono<FlowRecord> byCorrelation(RedisClusterReactiveCommands<String, byte[]> c, String correlationId) {
-        return c.get(keys.correlation(correlationId))
-                .flatMap(id -> load(c, utf8(id)))
-                .filter(r -> correlationId.equals(r.correlationId()));
+        return follow(c, keys.correlation(correlationId), r -> correlationId.equals(r.correlationId()));
     }
 
     private Flux<FlowRecord> select(RedisClusterReactiveCommands<String, byte[]> c, QueryCriteria q) {
@@ -671,7 +736,8 @@ public final class RedisStore implements StateStore {
         return scan(c, q, sources, byStatus, q.afterFlowId(), q.limit(), page);
     }
 
-    private Flux<FlowRecord> scan(RedisClusterReactiveCommands<String, byte[]> c, QueryCriteria q, List<String> sources, boolean byStatus,
+    private Flux<FlowRecord> scan(RedisClusterReactiveCommands<String, byte[]> c,
+            QueryCriteria q, List<String> sources, boolean byStatus,
             @Nullable String after, int remaining, int page) {
         return candidates(c, sources, after, page).flatMapMany(ids -> loadAll(c, ids)
                 .concatMap(l -> {
@@ -699,7 +765,8 @@ public final class RedisStore implements StateStore {
     }
 
     /** The next {@code page} flow ids after {@code after} in the union of lexicographic sets {@code sources}. */
-    private static Mono<List<String>> candidates(RedisClusterReactiveCommands<String, byte[]> c, List<String> sources, @Nullable String after, int page) {
+    private static Mono<List<String>> candidates(RedisClusterReactiveCommands<String, byte[]> c,
+            List<String> sources, @Nullable String after, int page) {
         Range<byte[]> range = after == null ? Range.unbounded()
                 : Range.from(Range.Boundary.excluding(utf8(after)), Range.Boundary.unbounded());
         return Flux.fromIterable(sources)
@@ -722,7 +789,8 @@ public final class RedisStore implements StateStore {
      * Reads a score-ordered index up to {@code now}, keeps the records for which {@code due} holds and whose score is
      * exact, and repairs the other entries; when it repaired any, reads again (up to {@value #DUE_ROUNDS} rounds).
      */
-    private Mono<List<FlowRecord>> due(RedisClusterReactiveCommands<String, byte[]> c, String index, Instant now, int limit, Predicate<FlowRecord> due,
+    private Mono<List<FlowRecord>> due(RedisClusterReactiveCommands<String, byte[]> c,
+            String index, Instant now, int limit, Predicate<FlowRecord> due,
             Function<FlowRecord, @Nullable Instant> scoreOf, int round) {
         int fetch = limit + 16;
         return c.zrangebyscoreWithScores(index,
@@ -800,12 +868,17 @@ public final class RedisStore implements StateStore {
         return out.toArray(byte[][]::new);
     }
 
+    /**
+     * The boundary of every public method: maps errors, and hands results to {@link Schedulers#parallel()} so that
+     * the caller's continuation (the hub decrypts, parses and replays) never runs on lettuce's event loop, which
+     * would otherwise serialise all callers of a connection behind one I/O thread.
+     */
     private static <T> Mono<T> guard(Mono<T> mono) {
-        return mono.onErrorMap(RedisErrors::map);
+        return mono.onErrorMap(RedisErrors::map).publishOn(Schedulers.parallel());
     }
 
     private static <T> Flux<T> guard(Flux<T> flux) {
-        return flux.onErrorMap(RedisErrors::map);
+        return flux.onErrorMap(RedisErrors::map).publishOn(Schedulers.parallel());
     }
 
     /** Index maintenance after the authoritative write: a failure leaves stale hints, which readers repair. */

@@ -14,12 +14,32 @@ final class Scripts {
 
     /**
      * Inserts a record if its key is free. KEYS: record. ARGV: expire-at millis or '', then field/value pairs.
-     * Returns 1 when written, 0 when the flow id exists.
+     * Returns 1 when written, 0 when the flow id exists, 2 when the key holds a {@link #FENCE} tombstone (another
+     * insert took this one's claims over).
      */
     static final LuaScript INSERT = new LuaScript("insert", """
-            if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+            if redis.call('EXISTS', KEYS[1]) == 1 then
+              if redis.call('HEXISTS', KEYS[1], 'aborted') == 1 then return 2 end
+              return 0
+            end
             redis.call('HSET', KEYS[1], unpack(ARGV, 2))
             if ARGV[1] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end
+            return 1
+            """);
+
+    /**
+     * Fences out an insert that claimed a value and then went silent: on the record key of that insert's flow, writes
+     * a tombstone ({@code aborted}) unless the record exists, so that the insert can never write its record
+     * afterwards ({@link #INSERT} returns 2). KEYS: record. ARGV: tombstone TTL millis. Returns 1 when the flow is
+     * fenced out (now or before), 0 when its record exists.
+     */
+    static final LuaScript FENCE = new LuaScript("fence", """
+            if redis.call('EXISTS', KEYS[1]) == 1 then
+              if redis.call('HEXISTS', KEYS[1], 'aborted') == 1 then return 1 end
+              return 0
+            end
+            redis.call('HSET', KEYS[1], 'aborted', '1')
+            redis.call('PEXPIRE', KEYS[1], ARGV[1])
             return 1
             """);
 
@@ -54,44 +74,45 @@ final class Scripts {
             """);
 
     /**
-     * Claims a lookup key (key hash or correlation id) for an insert, with a pending TTL that settles once the record
-     * is written. KEYS: lookup key. ARGV: flow id, pending TTL millis, a holder known to be stale or ''. Returns {1}
-     * when claimed now, {2} when this flow already holds it, {0, holder, pttl} when another flow holds it. A holder is
-     * taken over only when the caller saw that its record is gone and the claim is settled (no TTL): a claim with a TTL
-     * is either an insert in progress or a retained record's, and both end on their own.
+     * Claims a lookup key (key hash or correlation id) for an insert. The claim is <em>pending</em> until the record
+     * is written and the claim settled: its value is {@code '?' .. flowId} and it carries a long TTL (a backstop that
+     * removes claims of inserts that died). KEYS: lookup key. ARGV: flow id, pending TTL millis, a holder value the
+     * caller proved stale (its settled record is gone, or its pending insert was fenced out) or ''. Returns {1} when
+     * claimed now, {2} when this flow already holds it (pending or settled), {0, holder value, pttl} otherwise.
      */
     static final LuaScript CLAIM = new LuaScript("claim", """
             local holder = redis.call('GET', KEYS[1])
             if not holder then
-              redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+              redis.call('SET', KEYS[1], '?' .. ARGV[1], 'PX', ARGV[2])
               return {1}
             end
-            if holder == ARGV[1] then return {2} end
-            local ttl = redis.call('PTTL', KEYS[1])
-            if ARGV[3] ~= '' and holder == ARGV[3] and ttl == -1 then
-              redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+            if holder == ARGV[1] or holder == '?' .. ARGV[1] then return {2} end
+            if ARGV[3] ~= '' and holder == ARGV[3] then
+              redis.call('SET', KEYS[1], '?' .. ARGV[1], 'PX', ARGV[2])
               return {1}
             end
-            return {0, holder, ttl}
+            return {0, holder, redis.call('PTTL', KEYS[1])}
             """);
 
     /**
-     * Settles a lookup key for a written record: no TTL, or the record's expiry. KEYS: lookup key. ARGV: flow id,
-     * expire-at millis or ''. Recreates a lapsed claim. Returns 1, or 0 when another flow holds the key.
+     * Settles a lookup key for a written record: value = flow id, no TTL or the record's expiry. KEYS: lookup key.
+     * ARGV: flow id, expire-at millis or ''. Recreates a lapsed claim. Returns 1, or 0 when another flow holds the key.
      */
     static final LuaScript SETTLE = new LuaScript("settle", """
             local holder = redis.call('GET', KEYS[1])
-            if holder and holder ~= ARGV[1] then return 0 end
-            if not holder then redis.call('SET', KEYS[1], ARGV[1]) end
-            if ARGV[2] == '' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
+            if holder and holder ~= ARGV[1] and holder ~= '?' .. ARGV[1] then return 0 end
+            redis.call('SET', KEYS[1], ARGV[1])
+            if ARGV[2] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
             return 1
             """);
 
     /**
-     * Deletes a lookup key only if it still points to this flow. KEYS: lookup key. ARGV: flow id. Returns 1 or 0.
+     * Deletes a lookup key only if it still points to this flow (pending or settled). KEYS: lookup key. ARGV: flow
+     * id. Returns 1 or 0.
      */
     static final LuaScript RELEASE = new LuaScript("release", """
-            if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+            local holder = redis.call('GET', KEYS[1])
+            if holder == ARGV[1] or holder == '?' .. ARGV[1] then return redis.call('DEL', KEYS[1]) end
             return 0
             """);
 
@@ -149,5 +170,5 @@ final class Scripts {
 
     /** Every script, for {@code SCRIPT LOAD} at provisioning. */
     static final List<LuaScript> ALL =
-            List.of(INSERT, COMPARE_AND_SET, DELETE, CLAIM, SETTLE, RELEASE, PRE_INDEX, SYNC, PURGE);
+            List.of(INSERT, FENCE, COMPARE_AND_SET, DELETE, CLAIM, SETTLE, RELEASE, PRE_INDEX, SYNC, PURGE);
 }

@@ -138,37 +138,59 @@ class LuaScriptsIT {
     }
 
     @Test
-    void claimsArePendingUntilSettledAndStaleOnesCanBeTakenOver() {
+    void claimsArePendingUntilSettledAndOnlyAStaleHolderNamedByTheCallerIsTakenOver() {
         String key = p + ":corr:c1";
-        assertThat(multi(Scripts.CLAIM, List.of(key), "A", 60_000, null))
-                .containsExactly(1L);
+        assertThat(multi(Scripts.CLAIM, List.of(key), "A", 60_000, null)).containsExactly(1L);
+        assertThat(redis.get(key)).isEqualTo(b("?A"));
         assertThat(redis.pttl(key)).isPositive();
-        assertThat(multi(Scripts.CLAIM, List.of(key), "A", 60_000, null))
-                .containsExactly(2L);
+        assertThat(multi(Scripts.CLAIM, List.of(key), "A", 60_000, null)).containsExactly(2L);
         List<Object> taken = multi(Scripts.CLAIM, List.of(key), "B", 60_000, null);
+        assertThat(taken).hasSize(3);
         assertThat(taken.get(0)).isEqualTo(0L);
-        assertThat(s(taken.get(1))).isEqualTo("A");
-        assertThat((Long) taken.get(2)).isPositive();
-        // a pending claim is never taken over, even when named as stale
-        assertThat((multi(Scripts.CLAIM, List.of(key), "B", 60_000, "A"))
-                .get(0)).isEqualTo(0L);
+        assertThat(s(taken.get(1))).isEqualTo("?A");
+        assertThat((Long) taken.get(2)).isBetween(1L, 60_000L);
+        assertThat(multi(Scripts.CLAIM, List.of(key), "B", 60_000, "A").get(0))
+                .as("the pending value must be named exactly").isEqualTo(0L);
 
         assertThat(integer(Scripts.SETTLE, List.of(key), "B", null)).isZero();
         assertThat(integer(Scripts.SETTLE, List.of(key), "A", null)).isEqualTo(1);
+        assertThat(redis.get(key)).isEqualTo(b("A"));
         assertThat(redis.pttl(key)).isEqualTo(-1);
-        assertThat((multi(Scripts.CLAIM, List.of(key), "B", 60_000, "Z"))
-                .get(0)).as("only the holder named as stale").isEqualTo(0L);
-        assertThat(multi(Scripts.CLAIM, List.of(key), "B", 60_000, "A"))
-                .containsExactly(1L);
-        assertThat(redis.get(key)).isEqualTo(b("B"));
+        assertThat(multi(Scripts.CLAIM, List.of(key), "A", 60_000, null)).containsExactly(2L);
+        assertThat(multi(Scripts.CLAIM, List.of(key), "B", 60_000, "Z").get(0))
+                .as("only the holder named as stale").isEqualTo(0L);
+        assertThat(multi(Scripts.CLAIM, List.of(key), "B", 60_000, "A")).containsExactly(1L);
+        assertThat(redis.get(key)).isEqualTo(b("?B"));
+        assertThat(multi(Scripts.CLAIM, List.of(key), "C", 60_000, "?B")).containsExactly(1L);
+        assertThat(redis.get(key)).isEqualTo(b("?C"));
 
-        assertThat(integer(Scripts.RELEASE, List.of(key), "A")).isZero();
-        assertThat(integer(Scripts.RELEASE, List.of(key), "B")).isEqualTo(1);
+        assertThat(integer(Scripts.RELEASE, List.of(key), "B")).isZero();
+        assertThat(integer(Scripts.RELEASE, List.of(key), "C")).isEqualTo(1);
         assertThat(redis.exists(key)).isZero();
-        // settling recreates a claim that lapsed
+        // settling recreates a claim that lapsed, and gives it the record's expiry
         long at = System.currentTimeMillis() + 600_000;
-        assertThat(integer(Scripts.SETTLE, List.of(key), "C", at)).isEqualTo(1);
+        assertThat(integer(Scripts.SETTLE, List.of(key), "D", at)).isEqualTo(1);
+        assertThat(redis.get(key)).isEqualTo(b("D"));
         assertThat(redis.pexpiretime(key)).isEqualTo(at);
+        assertThat(integer(Scripts.RELEASE, List.of(key), "D")).isEqualTo(1);
+    }
+
+    @Test
+    void aFencedOutInsertCanNeverWriteItsRecord() {
+        String silent = p + ":{silent}:rec";
+        assertThat(integer(Scripts.FENCE, List.of(silent), 60_000)).isEqualTo(1);
+        assertThat(redis.hget(silent, "aborted")).isEqualTo(b("1"));
+        assertThat(redis.pttl(silent)).isBetween(1L, 60_000L);
+        assertThat(integer(Scripts.FENCE, List.of(silent), 60_000)).as("idempotent").isEqualTo(1);
+        assertThat(integer(Scripts.INSERT, List.of(silent), null, fields("1", ""))).isEqualTo(2);
+        assertThat(redis.hget(silent, "ver")).isNull();
+        assertThat(multi(Scripts.COMPARE_AND_SET, List.of(silent), 1, null, fields("2", ""))).containsExactly(-1L);
+        assertThat(multi(Scripts.DELETE, List.of(silent), 1)).containsExactly(0L);
+
+        String written = p + ":{written}:rec";
+        integer(Scripts.INSERT, List.of(written), null, fields("1", ""));
+        assertThat(integer(Scripts.FENCE, List.of(written), 60_000)).isZero();
+        assertThat(redis.hget(written, "aborted")).isNull();
     }
 
     @Test

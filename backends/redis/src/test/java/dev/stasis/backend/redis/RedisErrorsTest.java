@@ -29,6 +29,9 @@ class RedisErrorsTest {
             new RedisCommandExecutionException("READONLY You can't write against a read only replica."),
             new RedisException("Connection closed"),
             new RedisException("Connection is closed"),
+            new RedisException("Currently not connected. Commands are rejected."),
+            new RedisException("Request queue size exceeded: 10. Commands are not accepted until the queue size"
+                    + " drops."),
             new RedisException("wrapped", new ClosedChannelException()),
             new IOException("Connection reset by peer"),
             new TimeoutException("Did not observe any item within 10000ms")

@@ -241,15 +241,44 @@ abstract class RedisStoreContractBase extends AbstractStateStoreContractTest {
     }
 
     @Test
-    @DisplayName("redis: an insert waits for another insert's pending claim, then takes the freed value")
-    void pendingClaimIsAwaited() {
-        String corr = "corr-pending-" + UUID.randomUUID();
-        side.redis().set(side.correlation(corr), bytes("ffffffffffffffffffffffffffffffff"), SetArgs.Builder.px(300));
-        FlowRecord r = record("pending-" + UUID.randomUUID(), FlowStatus.RUNNING, nowMillis()).toBuilder()
+    @DisplayName("redis: a pending claim of an insert that went silent is fenced out after the grace period")
+    void silentInsertIsFencedOut() {
+        String corr = "corr-silent-" + UUID.randomUUID();
+        String silent = dev.stasis.internal.FlowIds.next(nowMillis());
+        // what an insert that claimed and then died (or stalled) before writing its record leaves behind
+        side.redis().set(side.correlation(corr), bytes("?" + silent),
+                SetArgs.Builder.px(RedisStore.PENDING_CLAIM_TTL.toMillis()));
+        FlowRecord r = record("silent-" + UUID.randomUUID(), FlowStatus.RUNNING, nowMillis()).toBuilder()
                 .correlationId(corr).build();
+        long t0 = System.nanoTime();
         par(store.insert(r)).as(StepVerifier::create).verifyComplete();
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("waited for the grace period")
+                .isGreaterThanOrEqualTo(RedisStore.CLAIM_GRACE.minusMillis(500));
         par(store.findByCorrelationId(corr)).as(StepVerifier::create)
                 .assertNext(found -> assertThat(found.id()).isEqualTo(r.id()))
+                .verifyComplete();
+        // the silent insert can never write its record now
+        assertThat(side.redis().hget(side.record(silent), "aborted")).isEqualTo(bytes("1"));
+        par(store.findById(silent)).as(StepVerifier::create).verifyComplete();
+    }
+
+    @Test
+    @DisplayName("redis: a pending claim whose record was written is a conflict, and gets settled")
+    void pendingClaimWithRecordIsSettled() {
+        String corr = "corr-unsettled-" + UUID.randomUUID();
+        FlowRecord first = record("unsettled-" + UUID.randomUUID(), FlowStatus.RUNNING, nowMillis()).toBuilder()
+                .correlationId(corr).build();
+        par(store.insert(first)).block();
+        // as if its insert had died between writing the record and settling the claim
+        side.redis().set(side.correlation(corr), bytes("?" + first.id()),
+                SetArgs.Builder.px(RedisStore.PENDING_CLAIM_TTL.toMillis()));
+        FlowRecord second = record(first.flowName(), FlowStatus.RUNNING, nowMillis()).toBuilder()
+                .correlationId(corr).build();
+        par(store.insert(second)).as(StepVerifier::create).verifyError(DuplicateRecordException.class);
+        assertThat(side.redis().get(side.correlation(corr))).isEqualTo(bytes(first.id()));
+        assertThat(side.redis().pttl(side.correlation(corr))).isEqualTo(-1L);
+        par(store.findByCorrelationId(corr)).as(StepVerifier::create)
+                .assertNext(found -> assertThat(found.id()).isEqualTo(first.id()))
                 .verifyComplete();
     }
 
