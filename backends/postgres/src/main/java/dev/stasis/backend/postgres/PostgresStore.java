@@ -421,7 +421,7 @@ public final class PostgresStore implements StateStore {
     }
 
     private Mono<Connection> acquire() {
-        Mono<Connection> connection = Mono.from(connections.create());
+        Mono<Connection> connection = Mono.defer(() -> Mono.from(connections.create()));
         if (ownedPool != null) {
             return connection; // the pool enforces maxAcquireTime itself
         }

@@ -108,7 +108,11 @@ final class PgTestSupport {
         private Statement bind(String sql, Object... params) {
             Statement s = connection.createStatement(sql);
             for (int i = 0; i < params.length; i++) {
-                s.bind(i, params[i]);
+                if (params[i] instanceof RecordCodec.Null n) {
+                    s.bindNull(i, n.type());
+                } else {
+                    s.bind(i, params[i]);
+                }
             }
             return s;
         }
