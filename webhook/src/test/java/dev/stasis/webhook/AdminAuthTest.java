@@ -34,7 +34,10 @@ class AdminAuthTest {
 
         assertThat(session).doesNotContain(TOKEN).isNotEqualTo(auth.newSession());
         assertThat(auth.isSession(session)).isTrue();
-        assertThat(auth.isSession(session.substring(0, session.length() - 1) + "A")).isFalse();
+        int i = session.length() - 10;
+        char flipped = session.charAt(i) == 'A' ? 'B' : 'A';
+        assertThat(auth.isSession(session.substring(0, i) + flipped + session.substring(i + 1))).isFalse();
+        assertThat(auth.isSession((session.charAt(0) == 'A' ? 'B' : 'A') + session.substring(1))).isFalse();
         assertThat(auth.isSession("AAAA.BBBB")).isFalse();
         assertThat(auth.isSession(TOKEN)).isFalse();
         assertThat(auth.isSession(null)).isFalse();
