@@ -918,10 +918,10 @@ public final class PersistenceHub {
     private Mono<long[]> timeoutBatch(int batchSize) {
         return provisioned.then(Mono.defer(() -> {
             Instant now = clock.instant();
-            long[] counts = new long[2];
+            long[] counts = new long[3];
             return store.dueForTimeout(now, batchSize)
                     .doOnNext(r -> counts[0]++)
-                    .concatMap(r -> Mono.defer(() -> fireTimeouts(r, now))
+                    .concatMap(r -> Mono.defer(() -> fireTimeouts(r, now, counts))
                             .doOnNext(x -> counts[1]++)
                             .onErrorResume(StateIntegrityException.class, e -> quarantine(r, e, now)))
                     .then(Mono.fromSupplier(() -> counts));
@@ -946,7 +946,7 @@ public final class PersistenceHub {
         return store.compareAndSet(record.version(), next).then(Mono.empty());
     }
 
-    private Mono<FlowResult> fireTimeouts(FlowRecord record, Instant now) {
+    private Mono<FlowResult> fireTimeouts(FlowRecord record, Instant now, long[] counts) {
         FlowState state = open(record);
         PendingGroup group = state.pending;
         if (group == null || record.status() != FlowStatus.SUSPENDED) {
@@ -969,6 +969,7 @@ public final class PersistenceHub {
         }
         Flow<?, ?> flow = registry.find(record.flowName(), record.flowVersion()).orElse(null);
         if (flow == null) {
+            counts[2]++;
             log.warn("flow {} is overdue but {} v{} is not registered here", record.id(), record.flowName(),
                     record.flowVersion());
             return Mono.empty();
@@ -1082,10 +1083,11 @@ public final class PersistenceHub {
      * @return how many records were handled
      */
     public Mono<Long> sweep(int batchSize) {
-        // keep going while batches come back full and this hub still makes progress: a full batch that fired
-        // nothing (flows not registered here, or all taken by other hubs) ends the sweep instead of looping
+        // keep going while batches come back full: records fired here or taken by other hubs leave the due index,
+        // so the next batch holds new ones. Stop when a full batch held only flows this hub cannot run (not
+        // registered here), which would come back unchanged.
         Mono<Long> timeouts = timeoutBatch(batchSize)
-                .expand(b -> b[0] >= batchSize && b[1] > 0 ? timeoutBatch(batchSize) : Mono.empty())
+                .expand(b -> b[0] >= batchSize && b[2] < b[0] ? timeoutBatch(batchSize) : Mono.empty())
                 .reduce(0L, (sum, b) -> sum + b[1]);
         Mono<Long> leases = leaseBatch(batchSize)
                 .expand(b -> b[0] >= batchSize && b[1] > 0 ? leaseBatch(batchSize) : Mono.empty())
