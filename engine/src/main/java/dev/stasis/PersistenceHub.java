@@ -36,6 +36,7 @@ import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -92,6 +93,7 @@ public final class PersistenceHub {
     private final Duration runningWait;
     private final Duration pollInterval;
     private final Scheduler timer;
+    private final int sweepConcurrency;
     private final Sinks.Many<FlowEvent> events = Sinks.many().multicast().directBestEffort();
     private final Mono<Void> provisioned;
     private final Map<String, Inflight> inflight = new ConcurrentHashMap<>();
@@ -104,6 +106,7 @@ public final class PersistenceHub {
         this.codec = new StateCodec(new EnvelopeSealer(b.keyRing, cipher), mapper, b.gzipLevel);
         this.clock = b.clock;
         this.instanceId = b.instanceId == null ? "hub-" + UUID.randomUUID() : b.instanceId;
+        this.sweepConcurrency = b.sweepConcurrency;
         this.retention = b.retention;
         this.leaseDuration = b.leaseDuration;
         this.runningWait = b.runningWait;
@@ -918,13 +921,17 @@ public final class PersistenceHub {
     private Mono<long[]> timeoutBatch(int batchSize) {
         return provisioned.then(Mono.defer(() -> {
             Instant now = clock.instant();
-            long[] counts = new long[3];
+            AtomicLongArray counts = new AtomicLongArray(3);
+            // the records of a batch are independent flows: fire them concurrently (each claim is its own
+            // compare-and-set), so a burst of simultaneous deadlines drains at the store's pace, not one round trip
+            // chain at a time
             return store.dueForTimeout(now, batchSize)
-                    .doOnNext(r -> counts[0]++)
-                    .concatMap(r -> Mono.defer(() -> fireTimeouts(r, now, counts))
-                            .doOnNext(x -> counts[1]++)
-                            .onErrorResume(StateIntegrityException.class, e -> quarantine(r, e, now)))
-                    .then(Mono.fromSupplier(() -> counts));
+                    .doOnNext(r -> counts.incrementAndGet(0))
+                    .flatMap(r -> Mono.defer(() -> fireTimeouts(r, now, counts))
+                            .doOnNext(x -> counts.incrementAndGet(1))
+                            .onErrorResume(StateIntegrityException.class, e -> quarantine(r, e, now)),
+                            sweepConcurrency)
+                    .then(Mono.fromSupplier(() -> new long[] {counts.get(0), counts.get(1), counts.get(2)}));
         }));
     }
 
@@ -946,7 +953,7 @@ public final class PersistenceHub {
         return store.compareAndSet(record.version(), next).then(Mono.empty());
     }
 
-    private Mono<FlowResult> fireTimeouts(FlowRecord record, Instant now, long[] counts) {
+    private Mono<FlowResult> fireTimeouts(FlowRecord record, Instant now, AtomicLongArray counts) {
         FlowState state = open(record);
         PendingGroup group = state.pending;
         if (group == null || record.status() != FlowStatus.SUSPENDED) {
@@ -969,7 +976,7 @@ public final class PersistenceHub {
         }
         Flow<?, ?> flow = registry.find(record.flowName(), record.flowVersion()).orElse(null);
         if (flow == null) {
-            counts[2]++;
+            counts.incrementAndGet(2);
             log.warn("flow {} is overdue but {} v{} is not registered here", record.id(), record.flowName(),
                     record.flowVersion());
             return Mono.empty();
@@ -993,17 +1000,17 @@ public final class PersistenceHub {
     private Mono<long[]> leaseBatch(int batchSize) {
         return provisioned.then(Mono.defer(() -> {
             Instant now = clock.instant();
-            long[] counts = new long[2];
+            AtomicLongArray counts = new AtomicLongArray(2);
             return store.expiredLeases(now, batchSize)
-                    .doOnNext(r -> counts[0]++)
-                    .concatMap(r -> Mono.defer(() -> recover(r, now))
-                            .doOnNext(x -> counts[1]++)
+                    .doOnNext(r -> counts.incrementAndGet(0))
+                    .flatMap(r -> Mono.defer(() -> recover(r, now))
+                            .doOnNext(x -> counts.incrementAndGet(1))
                             .onErrorResume(StateIntegrityException.class, e -> quarantine(r, e, now))
                             .onErrorResume(e -> !(e instanceof StorageUnavailableException), e -> {
                                 log.warn("could not recover flow {}: {}", r.id(), e.toString());
                                 return Mono.empty();
-                            }))
-                    .then(Mono.fromSupplier(() -> counts));
+                            }), sweepConcurrency)
+                    .then(Mono.fromSupplier(() -> new long[] {counts.get(0), counts.get(1)}));
         }));
     }
 
@@ -1099,6 +1106,9 @@ public final class PersistenceHub {
      * Starts sweeping on this hub's timer: every {@code interval}, {@link #sweep(int)} runs unless the previous sweep
      * is still running (ticks are dropped, not queued). Errors are logged and the next tick tries again.
      *
+     * <p>Disposing stops at once: flows the current sweep has claimed but not finished stay {@code RUNNING} under
+     * this hub's lease and are finished by a later sweep (of any hub) once that lease lapses, as after a crash.
+     *
      * @param interval time between sweeps
      * @param batchSize records per store call
      * @return dispose it to stop sweeping
@@ -1107,7 +1117,7 @@ public final class PersistenceHub {
         return Flux.interval(interval, interval, timer)
                 .onBackpressureDrop()
                 .concatMap(tick -> sweep(batchSize).onErrorResume(e -> {
-                    log.warn("sweep failed: {}", e.toString());
+                    log.warn("sweep failed", e);
                     return Mono.empty();
                 }), 1)
                 .subscribe();
@@ -1270,6 +1280,7 @@ public final class PersistenceHub {
         private Duration leaseDuration = Duration.ofMinutes(1);
         private Duration runningWait = Duration.ofSeconds(30);
         private Duration pollInterval = Duration.ofMillis(50);
+        private int sweepConcurrency = 8;
         private Scheduler timer = Schedulers.parallel();
 
         private Builder(StateStore store, KeyRing keyRing) {
@@ -1399,6 +1410,21 @@ public final class PersistenceHub {
          */
         public Builder timer(Scheduler timer) {
             this.timer = Objects.requireNonNull(timer);
+            return this;
+        }
+
+        /**
+         * How many overdue or orphaned flows one sweep batch fires at once (default 8). Higher drains a burst of
+         * simultaneous deadlines faster at the cost of more concurrent store calls.
+         *
+         * @param concurrency at least 1
+         * @return this builder
+         */
+        public Builder sweepConcurrency(int concurrency) {
+            if (concurrency < 1) {
+                throw new IllegalArgumentException("sweepConcurrency must be at least 1, got " + concurrency);
+            }
+            this.sweepConcurrency = concurrency;
             return this;
         }
 

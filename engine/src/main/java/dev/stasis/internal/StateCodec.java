@@ -31,6 +31,10 @@ public final class StateCodec {
 
     private final EnvelopeSealer sealer;
     private final ObjectMapper mapper;
+    // built once, here: an ObjectReader/ObjectWriter resolves the (de)serializer of FlowState when it is created, so
+    // the first resumes under load do not all queue on Jackson's cache lock to build it (a parked event loop)
+    private final com.fasterxml.jackson.databind.ObjectReader reader;
+    private final com.fasterxml.jackson.databind.ObjectWriter writer;
     private final int gzipLevel;
 
     /**
@@ -46,6 +50,8 @@ public final class StateCodec {
         }
         this.sealer = sealer;
         this.mapper = mapper;
+        this.reader = mapper.readerFor(FlowState.class);
+        this.writer = mapper.writerFor(FlowState.class);
         this.gzipLevel = gzipLevel;
     }
 
@@ -73,7 +79,7 @@ public final class StateCodec {
     public byte[] seal(FlowState state, byte[] aad) {
         byte[] json;
         try {
-            json = mapper.writeValueAsBytes(state);
+            json = writer.writeValueAsBytes(state);
         } catch (IOException e) {
             throw new StasisException("cannot serialize flow state: " + e.getMessage(), e);
         }
@@ -109,7 +115,7 @@ public final class StateCodec {
         }
         try {
             byte[] json = (opened.flags() & FLAG_GZIP) != 0 ? gunzip(opened.payload()) : opened.payload();
-            return mapper.readValue(json, FlowState.class);
+            return reader.readValue(json);
         } catch (IOException e) {
             throw new StateIntegrityException("stored state cannot be decoded: " + e.getClass().getSimpleName(), e);
         }

@@ -19,6 +19,10 @@ import reactor.core.publisher.Mono;
  *       refused, timeout, failover) or {@link StorageException} (anything else). Other exception types must not
  *       escape, except the ones a method names.</li>
  *   <li>A record read back equals, field by field, the record written (instants at millisecond precision).</li>
+ *   <li>Reads are never torn: a read returns one whole version of a record (plain fields and sealed state written
+ *       by the same insert or compare-and-set), never a mix of two.</li>
+ *   <li>After a {@link StorageUnavailableException} from a write, the outcome is unknown (the write may have been
+ *       applied): callers re-read before they decide. The engine does; a store need not guess.</li>
  * </ul>
  *
  * <p>Every store passes the contract suite in {@code stasis-backend-tck} against a real server.
@@ -38,7 +42,9 @@ public interface StateStore {
      *
      * @param record the record
      * @return completes empty once the record is durable; signals {@link DuplicateRecordException} when the flow
-     *     id, the correlation id or a key hash is already stored (nothing is written then)
+     *     id, the correlation id or a key hash is already stored (nothing is written then). When it signals that
+     *     for a correlation id, {@link #findByCorrelationId(String)} must find the holder from then on (the engine
+     *     returns the existing flow to a second start with the same correlation id).
      */
     Mono<Void> insert(FlowRecord record);
 
