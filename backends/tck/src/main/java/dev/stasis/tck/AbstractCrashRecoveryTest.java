@@ -24,8 +24,12 @@ import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,7 +40,11 @@ import reactor.core.publisher.Flux;
  * the store and are killed with SIGKILL at random moments of suspend and resume; after the last restart every flow
  * whose key was handed out must be completed, and the ledger in the store must hold its side effect exactly once.
  *
- * <p>The number of kills is {@link #kills()} (system property {@code stasis.crash.kills}, default 100).
+ * <p>Every incarnation starts {@link #flowsPerIncarnation()} new flows and resumes every key handed out before, so
+ * each child is killed while it has work in flight (an idle child's death would prove nothing). {@link #parallelChildren()}
+ * children run at once against the same store, so kills also land while another process is claiming the same keys.
+ * The number of kills is {@link #kills()} (system property {@code stasis.crash.kills}, default 100). A last child
+ * starts nothing new and runs to the end: it resumes every key and recovers the orphans of the killed ones.
  */
 public abstract class AbstractCrashRecoveryTest {
 
@@ -72,12 +80,21 @@ public abstract class AbstractCrashRecoveryTest {
     }
 
     /**
-     * How many flows to run in all.
+     * How many new flows each child starts (and resumes at once).
      *
      * @return the count
      */
-    protected int flows() {
-        return Integer.getInteger("stasis.crash.flows", 150);
+    protected int flowsPerIncarnation() {
+        return Integer.getInteger("stasis.crash.flowsPerIncarnation", 6);
+    }
+
+    /**
+     * How many children run at once.
+     *
+     * @return the count
+     */
+    protected int parallelChildren() {
+        return Integer.getInteger("stasis.crash.parallel", 2);
     }
 
     @Test
@@ -89,30 +106,45 @@ public abstract class AbstractCrashRecoveryTest {
         Map<String, String> env = new HashMap<>(childEnvironment());
         env.put(KeyRing.ENV_KEYS, "crash:" + Base64.getEncoder().encodeToString(key));
         Map<String, String> keys = new LinkedHashMap<>();
-        Random random = new Random();
-        int killed = 0;
-        int incarnations = 0;
+        AtomicInteger killed = new AtomicInteger();
+        AtomicInteger incarnations = new AtomicInteger();
         long t0 = System.nanoTime();
-        while (killed < kills()) {
-            incarnations++;
-            Child child = Child.start(childFactory(), keysFile, flows(), prefix, env);
-            try {
-                assertThat(child.ready.await(120, TimeUnit.SECONDS)).as("child became ready").isTrue();
-                // let it work for 0-600 ms, then kill it wherever it is
-                boolean exited = child.process.waitFor(random.nextInt(600), TimeUnit.MILLISECONDS);
-                if (!exited) {
-                    child.process.destroyForcibly();
-                    child.process.waitFor(30, TimeUnit.SECONDS);
-                    killed++;
-                }
-            } finally {
-                child.process.destroyForcibly();
-                child.drain();
-                record(keys, child.keys, keysFile);
+        ExecutorService drivers = Executors.newFixedThreadPool(parallelChildren());
+        try {
+            List<Future<?>> loops = new ArrayList<>();
+            for (int d = 0; d < parallelChildren(); d++) {
+                loops.add(drivers.submit(() -> {
+                    Random random = new Random();
+                    while (killed.get() < kills()) {
+                        incarnations.incrementAndGet();
+                        Child child = Child.start(childFactory(), keysFile, flowsPerIncarnation(), prefix, env);
+                        try {
+                            assertThat(child.ready.await(120, TimeUnit.SECONDS))
+                                    .as("child became ready; output:%n%s", child.output).isTrue();
+                            // let it work for 0-600 ms, then kill it wherever it is
+                            boolean exited = child.process.waitFor(random.nextInt(600), TimeUnit.MILLISECONDS);
+                            if (!exited) {
+                                child.process.destroyForcibly();
+                                child.process.waitFor(30, TimeUnit.SECONDS);
+                                killed.incrementAndGet();
+                            }
+                        } finally {
+                            child.process.destroyForcibly();
+                            child.drain();
+                            record(keys, child.keys, keysFile);
+                        }
+                    }
+                    return null;
+                }));
             }
+            for (Future<?> loop : loops) {
+                loop.get(30, TimeUnit.MINUTES);
+            }
+        } finally {
+            drivers.shutdownNow();
         }
         // a last incarnation runs to the end
-        Child last = Child.start(childFactory(), keysFile, flows(), prefix, env);
+        Child last = Child.start(childFactory(), keysFile, 0, prefix, env);
         boolean finished = last.process.waitFor(5, TimeUnit.MINUTES);
         last.drain();
         record(keys, last.keys, keysFile);
@@ -140,9 +172,9 @@ public abstract class AbstractCrashRecoveryTest {
         System.err.printf("[tck] %s crash injection: %d kills over %d incarnations, %d flows with keys, %d completed,"
                         + " %d ledger entries, %d flows whose last step ran more than once, %d suspended without a"
                         + " handed-out key, %d s%n",
-                getClass().getSimpleName(), killed, incarnations, keys.size(), completed, ledger.size(), reExecuted,
+                getClass().getSimpleName(), killed.get(), incarnations.get(), keys.size(), completed, ledger.size(), reExecuted,
                 orphans, seconds);
-        assertThat(killed).isGreaterThanOrEqualTo(kills());
+        assertThat(killed.get()).isGreaterThanOrEqualTo(kills());
         assertThat(keys).isNotEmpty();
         assertThat(notCompleted).as("flows not completed").isEmpty();
         for (String flowId : keys.keySet()) {
@@ -169,7 +201,7 @@ public abstract class AbstractCrashRecoveryTest {
         }
     }
 
-    private static void record(Map<String, String> keys, List<String[]> fresh, Path keysFile) throws IOException {
+    private static synchronized void record(Map<String, String> keys, List<String[]> fresh, Path keysFile) throws IOException {
         StringBuilder sb = new StringBuilder();
         for (String[] k : fresh) {
             if (keys.putIfAbsent(k[0], k[1]) == null) {
@@ -195,12 +227,12 @@ public abstract class AbstractCrashRecoveryTest {
             this.reader.start();
         }
 
-        static Child start(Class<?> factory, Path keysFile, int flows, String prefix, Map<String, String> env)
+        static Child start(Class<?> factory, Path keysFile, int newFlows, String prefix, Map<String, String> env)
                 throws IOException {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             ProcessBuilder pb = new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m",
                     "-cp", System.getProperty("java.class.path"), CrashWorker.class.getName(), factory.getName(),
-                    keysFile.toString(), String.valueOf(flows), prefix);
+                    keysFile.toString(), String.valueOf(newFlows), prefix);
             pb.environment().putAll(env);
             pb.redirectErrorStream(true);
             return new Child(pb.start());

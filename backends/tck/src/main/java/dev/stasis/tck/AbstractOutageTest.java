@@ -54,6 +54,7 @@ public abstract class AbstractOutageTest {
     @Test
     @DisplayName("an outage fails calls as retryable; retries with backoff succeed after recovery and nothing is lost")
     void outage() throws Exception {
+        BlockHoundSupport.install();
         StateStore store = createStore();
         TckFlows flows = new TckFlows("outage" + UUID.randomUUID().toString().substring(0, 8));
         PersistenceHub hub = PersistenceHub.builder(store, KeyRing.builder().add("o1", KeyRing.generateKey()).build())

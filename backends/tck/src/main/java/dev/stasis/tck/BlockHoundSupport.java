@@ -18,10 +18,39 @@ public final class BlockHoundSupport {
         if (installed) {
             return;
         }
+        // loadIntegrations(): without it BlockHound knows no non-blocking thread (Reactor's parallel scheduler marks its
+        // threads through the Reactor integration) and reports nothing at all
         BlockHound.builder()
+                .loadIntegrations()
                 // class initialisation of the DRBG reads its seed once; not a per-call cost
                 .allowBlockingCallsInside("sun.security.provider.SeedGenerator", "getSystemEntropy")
                 .allowBlockingCallsInside("sun.security.provider.SeedGenerator$URLSeedGenerator", "getSeedBytes")
+                // the engine's schema validator loads its message bundle from a jar on the first violation (once per
+                // locale, on the calling thread): a start-up cost, not a per-call cost
+                .allowBlockingCallsInside("com.networknt.schema.i18n.ResourceBundleMessageSource", "getResourceBundle")
+                // the test logger writes lines synchronously (production logging is the application's)
+                .allowBlockingCallsInside("org.slf4j.simple.SimpleLogger", "write")
+                // Short critical sections of libraries guarded by j.u.c locks: under contention they park for
+                // microseconds (no I/O). Allowed by name so that everything else (I/O, sleeps, block()) still fails.
+                // Jackson fills its (de)serializer caches once per type under a ReentrantLock
+                .allowBlockingCallsInside("com.fasterxml.jackson.databind.deser.DeserializerCache",
+                        "_createAndCacheValueDeserializer")
+                // Reactor cancels a periodic task (a disposed sweeper) under a lock
+                .allowBlockingCallsInside("reactor.core.scheduler.PeriodicWorkerTask", "dispose")
+                // the MongoDB driver's connection pool and server selection take their locks through these helpers;
+                // BlockHound throwing from inside them corrupts the pool's StampedLock queue (a hang, seen)
+                .allowBlockingCallsInside("com.mongodb.internal.Locks", "checkedWithLock")
+                .allowBlockingCallsInside("com.mongodb.internal.Locks", "lockInterruptibly")
+                // netty 4.2's adaptive buffer allocator grows its magazines under a StampedLock (seen under the Neo4j
+                // driver's event loops)
+                .allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$MagazineGroup", "tryExpandMagazines")
+                .allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$Magazine", "free")
+                // the Neo4j driver guards a transaction's state with a ReentrantLock
+                .allowBlockingCallsInside("org.neo4j.driver.internal.util.LockUtil", "executeWithLock")
+                // lettuce serialises writers of a shared connection with a short ReentrantLock section
+                .allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", "incrementWriters")
+                .allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", "decrementWriters")
+                .allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", "doExclusive")
                 .install();
         installed = true;
     }

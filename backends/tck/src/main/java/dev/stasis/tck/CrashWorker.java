@@ -31,12 +31,12 @@ import reactor.core.publisher.Mono;
 
 /**
  * The child process of the crash-injection suite. It recovers what earlier (killed) children left running,
- * resumes every known key, starts new flows until the target count is reached and resumes them at once, and prints
+ * resumes every known key while it starts a given number of new flows and resumes them at once, and prints
  * {@code KEY <flowId> <key>} for each suspension after it is durable. The parent kills it with SIGKILL at random
  * moments. The flow's last step writes a ledger record into the store (unique per flow, so applying it twice is
  * impossible) and an attempt record (one per execution, so re-executions are counted).
  *
- * <p>Usage: {@code CrashWorker <factory class> <keys file> <target flows> <name prefix>}; the key ring comes from
+ * <p>Usage: {@code CrashWorker <factory class> <keys file> <new flows> <name prefix>}; the key ring comes from
  * {@code STASIS_KEYS}.
  */
 public final class CrashWorker {
@@ -88,14 +88,14 @@ public final class CrashWorker {
     /**
      * Runs one incarnation.
      *
-     * @param args factory class, keys file, target flow count, name prefix
+     * @param args factory class, keys file, how many new flows to start, name prefix
      * @throws Exception on setup errors
      */
     public static void main(String[] args) throws Exception {
         PrintStream out = System.out;
         ChildStoreFactory factory = (ChildStoreFactory) Class.forName(args[0]).getDeclaredConstructor().newInstance();
         Path keysFile = Path.of(args[1]);
-        int target = Integer.parseInt(args[2]);
+        int newFlows = Integer.parseInt(args[2]);
         String prefix = args[3];
         Map<String, String> env = System.getenv();
         StateStore store = factory.create(env);
@@ -116,11 +116,8 @@ public final class CrashWorker {
                 if (parts.length == 2) known.add(parts);
             }
         }
-        Flux.fromIterable(known)
-                .flatMap(k -> resume(hub, k[1]), 4)
-                .blockLast(Duration.ofMinutes(2));
-        int toStart = Math.max(0, target - known.size());
-        Flux.range(0, toStart)
+        // new flows and the keys of earlier children at once, so a kill lands on starts, claims and runs alike
+        Flux<FlowResult> fresh = Flux.range(0, newFlows)
                 .flatMap(i -> hub.start(flow, "order-" + UUID.randomUUID())
                         .cast(FlowResult.Suspended.class)
                         .doOnNext(s -> {
@@ -129,8 +126,9 @@ public final class CrashWorker {
                                 out.flush();
                             }
                         })
-                        .flatMap(s -> resume(hub, s.key())), 4)
-                .blockLast(Duration.ofMinutes(2));
+                        .flatMap(s -> resume(hub, s.key())), 4);
+        Flux<FlowResult> earlier = Flux.fromIterable(known).flatMap(k -> resume(hub, k[1]), 4);
+        Flux.merge(fresh, earlier).blockLast(Duration.ofMinutes(2));
         // wait until nothing of ours is running any more (orphans of earlier children are recovered by the sweeper)
         QueryCriteria running = QueryCriteria.builder().flowName(flow.name()).status(FlowStatus.RUNNING).limit(1).build();
         Mono.defer(() -> store.query(running).hasElements())
