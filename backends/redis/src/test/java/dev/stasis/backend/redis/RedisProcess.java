@@ -122,6 +122,8 @@ final class RedisProcess {
                     }
                     return true;
                 })
+                // the check does socket I/O: run each attempt off Reactor's timer threads (BlockHound watches them)
+                .subscribeOn(reactor.core.scheduler.Schedulers.boundedElastic())
                 .retryWhen(Retry.fixedDelay(600, Duration.ofMillis(50)))
                 .block(Duration.ofSeconds(40));
     }
