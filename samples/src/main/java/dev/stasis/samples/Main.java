@@ -2,6 +2,8 @@ package dev.stasis.samples;
 
 import dev.stasis.StasisException;
 import dev.stasis.security.KeyRingException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -10,11 +12,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code java -jar stasis-samples.jar <command>}: {@code demo}, {@code resume KEY JSON}, {@code list}.
+ * {@code java -jar stasis-samples.jar <command>}: {@code demo}, {@code approval-server}, {@code conversation},
+ * {@code entity-returns}, {@code supervisor}, {@code quorum}, {@code resume KEY JSON}, {@code list}.
  */
 @Command(name = "stasis-samples", mixinStandardHelpOptions = true, version = "stasis-samples 0.1.0",
         description = "Stasis samples on the filesystem store.",
-        subcommands = {DemoCommand.class, ResumeCommand.class, ListCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, ApprovalServerCommand.class, ConversationCommand.class,
+            EntityReturnsCommand.class, SupervisorCommand.class, QuorumCommand.class, ResumeCommand.class,
+            ListCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @Spec
@@ -39,7 +44,22 @@ public final class Main implements Runnable {
      * @return the exit code
      */
     public static int run(String... args) {
+        return run(new PrintWriter(System.out, true, StandardCharsets.UTF_8),
+                new PrintWriter(System.err, true, StandardCharsets.UTF_8), args);
+    }
+
+    /**
+     * Runs a command with its output going to the given writers (tests capture it this way).
+     *
+     * @param out standard output
+     * @param err error output
+     * @param args the command line
+     * @return the exit code
+     */
+    static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new Main());
+        cl.setOut(out); // set before execute: picocli hands these writers to every subcommand
+        cl.setErr(err);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("error: " + describe(e));
             return 1;

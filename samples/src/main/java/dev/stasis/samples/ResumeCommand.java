@@ -6,13 +6,16 @@ import dev.stasis.InputValidationException;
 import dev.stasis.ResumeOptions;
 import dev.stasis.SuspensionKeyNotFoundException;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
-/** {@code resume KEY JSON}: resumes a suspended purchase in this process. */
+/** {@code resume KEY JSON}: resumes a suspended flow of any of the samples in this process. */
 @Command(name = "resume", mixinStandardHelpOptions = true,
         description = {"Resumes a suspended flow with a JSON input, in this process.",
             "Exit codes: 0 resumed, 3 invalid input, 4 already resumed, 5 unknown or expired key, 1 other errors.",
@@ -34,32 +37,36 @@ final class ResumeCommand implements Callable<Integer> {
     @Mixin
     Main.DataOptions options = new Main.DataOptions();
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
         long pid = ProcessHandle.current().pid();
         Workspace ws = Workspace.open(options.data, options.devKey, "resume-" + pid);
-        System.out.println("process " + pid + ": resuming with " + json);
+        out.println("process " + pid + ": resuming with " + json);
         try {
             FlowResult r = ws.hub.resumeJson(key, json, ResumeOptions.none()).block(Duration.ofMinutes(1));
             if (r instanceof FlowResult.Completed c) {
-                System.out.println("process " + pid + ": flow " + c.flowId() + " is COMPLETED: " + c.output());
+                out.println("process " + pid + ": flow " + c.flowId() + " is COMPLETED: " + c.output());
             } else if (r instanceof FlowResult.Suspended s) {
-                System.out.println("process " + pid + ": flow " + s.flowId() + " is SUSPENDED again at "
+                out.println("process " + pid + ": flow " + s.flowId() + " is SUSPENDED again at "
                         + s.waits().stream().map(w -> w.awaitId()).toList() + "; new keys: " + s.keys());
             } else if (r instanceof FlowResult.Failed f) {
-                System.out.println("process " + pid + ": flow " + f.flowId() + " " + f.status() + ": "
+                out.println("process " + pid + ": flow " + f.flowId() + " " + f.status() + ": "
                         + f.errorType() + ": " + f.message());
             }
             return 0;
         } catch (InputValidationException e) {
-            System.out.println("process " + pid + ": rejected, the input does not fit wait '" + e.awaitId() + "':");
-            e.violations().forEach(v -> System.out.println("  - " + v));
+            out.println("process " + pid + ": rejected, the input does not fit wait '" + e.awaitId() + "':");
+            e.violations().forEach(v -> out.println("  - " + v));
             return INVALID_INPUT;
         } catch (AlreadyResumedException e) {
-            System.out.println("process " + pid + ": refused, " + e.getMessage() + " (HTTP 409)");
+            out.println("process " + pid + ": refused, " + e.getMessage() + " (HTTP 409)");
             return ALREADY_RESUMED;
         } catch (SuspensionKeyNotFoundException e) { // includes SuspensionExpiredException
-            System.out.println("process " + pid + ": refused, " + e.getMessage());
+            out.println("process " + pid + ": refused, " + e.getMessage());
             return NOT_FOUND;
         }
     }

@@ -59,8 +59,14 @@ final class Workspace {
                 ? "from the environment (" + KeyRing.ENV_KEYS + " / " + KeyRing.ENV_KEY_FILE + ")"
                 : "DEVELOPMENT MODE - key file " + FilesystemStore.developmentKeyFile(storeDir) + " (0600)";
         FilesystemStore store = FilesystemStore.builder(storeDir).build();
+        // every flow that may be resumed must be registered before its first resume: a resume often happens in
+        // another process than the start (resume KEY JSON, conversation say ...), so register them all here
         PersistenceHub hub = PersistenceHub.builder(store, keys)
                 .register(PurchaseFlow.FLOW)
+                .register(ConversationFlow.FLOW)
+                .register(ReturnFlow.FLOW)
+                .register(ReleaseFlow.FLOW)
+                .register(QuorumFlow.FLOW)
                 .instanceId(instanceId)
                 .build();
         hub.provision().block(Duration.ofSeconds(30));

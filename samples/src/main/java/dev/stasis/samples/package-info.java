@@ -1,6 +1,7 @@
 /**
- * Runnable walk-throughs of Stasis: {@code java -jar stasis-samples.jar demo} runs an approval flow on the
- * filesystem store, resumes it from a second process and shows that the files hold no readable state.
+ * The samples users copy, runnable from {@code java -jar stasis-samples.jar}: the approval walk-through
+ * ({@code demo}), an approval server resumed with {@code curl}, a chat loop of awaits, one flow per entity, a
+ * supervisor supplying inputs up front, and a two-of-three quorum, all on the filesystem store.
  */
 @org.jspecify.annotations.NullMarked
 package dev.stasis.samples;
