@@ -1,0 +1,45 @@
+package dev.stasis.bench;
+
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One harness run on one store: what was run, where, and what it measured. Saved as JSON under
+ * {@code results/runs/} and rendered by {@link Report}.
+ *
+ * @param kind {@code load} (this record) — kept in the JSON so that other kinds can sit beside it
+ * @param timestamp when the run started (UTC, ISO-8601)
+ * @param machine cores, CPU, JVM, OS
+ * @param command the command line that reproduces the run
+ * @param store the store name
+ * @param storeDescription where it ran
+ * @param flows flows per phase
+ * @param concurrency operations in flight
+ * @param stateBytes payload bytes of each flow's input (and of each floor record)
+ * @param gzipLevel the engine's gzip level (0 = off)
+ * @param cipher the engine's AES-GCM implementation
+ * @param warmup flows run (and floor operations) before measuring
+ * @param phases the measured phases, engine first, then floor
+ * @param floorDescription the floor's operations
+ * @param ratioSuspend engine suspend throughput / floor write throughput (or -1 without floor)
+ * @param ratioResume engine resume throughput / floor claim throughput (or -1 without floor)
+ * @param heapBefore used heap after GC before the suspend phase
+ * @param heapSuspended used heap after GC with every flow suspended
+ * @param heapAfter used heap after GC after the resume phase
+ * @param bytesPerFlow bytes the store holds per suspended flow
+ * @param bytesMethod how bytesPerFlow was obtained
+ * @param meanSealedBytes mean size of a suspended flow's sealed state (the envelope the engine writes)
+ */
+record RunResult(
+        String kind, String timestamp, String machine, String command, String store, String storeDescription,
+        int flows, int concurrency, int stateBytes, int gzipLevel, String cipher, int warmup, List<PhaseResult> phases,
+        @Nullable String floorDescription, double ratioSuspend, double ratioResume, long heapBefore,
+        long heapSuspended, long heapAfter, double bytesPerFlow, String bytesMethod, double meanSealedBytes) {
+
+    @Nullable PhaseResult phase(String name) {
+        for (PhaseResult p : phases) {
+            if (p.name().equals(name)) return p;
+        }
+        return null;
+    }
+}
