@@ -59,7 +59,10 @@ final class Permits {
                         enqueue(ticket);
                     })
                     .thenMany(work)
-                    .doFinally(signal -> finish(ticket));
+                    // returned before the terminal signal travels on (not doFinally, which runs after it): the next
+                    // waiting call may start at once, and a caller that saw completion sees the permit back
+                    .doOnTerminate(() -> finish(ticket))
+                    .doOnCancel(() -> finish(ticket));
         });
     }
 
