@@ -97,6 +97,8 @@ public final class PersistenceHub {
     private final Sinks.Many<FlowEvent> events = Sinks.many().multicast().directBestEffort();
     private final Mono<Void> provisioned;
     private final Map<String, Inflight> inflight = new ConcurrentHashMap<>();
+    private static final int MAX_WARNED = 10_000;
+    private final java.util.Set<String> warnedUnregistered = ConcurrentHashMap.newKeySet();
 
     private PersistenceHub(Builder b) {
         this.store = b.store;
@@ -977,7 +979,7 @@ public final class PersistenceHub {
         Flow<?, ?> flow = registry.find(record.flowName(), record.flowVersion()).orElse(null);
         if (flow == null) {
             counts.incrementAndGet(2);
-            log.warn("flow {} is overdue but {} v{} is not registered here", record.id(), record.flowName(),
+            warnOnce(record.id(), "flow {} is overdue but {} v{} is not registered here", record.id(), record.flowName(),
                     record.flowVersion());
             return Mono.empty();
         }
@@ -1014,13 +1016,25 @@ public final class PersistenceHub {
         }));
     }
 
+    /**
+     * Warns about a flow this hub cannot run once per flow (then at debug level): every sweep meets it again until a
+     * hub that has its definition takes it, and a warning per sweep tick would bury everything else in the log.
+     */
+    private void warnOnce(String flowId, String format, Object... args) {
+        if (warnedUnregistered.size() < MAX_WARNED && warnedUnregistered.add(flowId)) {
+            log.warn(format, args);
+        } else {
+            log.debug(format, args);
+        }
+    }
+
     private Mono<FlowResult> recover(FlowRecord record, Instant now) {
         if (record.status() != FlowStatus.RUNNING) {
             return Mono.empty();
         }
         Flow<?, ?> flow = registry.find(record.flowName(), record.flowVersion()).orElse(null);
         if (flow == null) {
-            log.warn("flow {} needs recovery but {} v{} is not registered here", record.id(), record.flowName(),
+            warnOnce(record.id(), "flow {} needs recovery but {} v{} is not registered here", record.id(), record.flowName(),
                     record.flowVersion());
             return Mono.empty();
         }

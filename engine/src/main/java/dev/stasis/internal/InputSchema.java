@@ -80,10 +80,18 @@ public final class InputSchema {
      * @return the compiled schema
      */
     public static InputSchema derive(Class<?> type) {
-        ObjectNode root = schemaFor(type, type, new HashSet<>());
-        root.put("$schema", "https://json-schema.org/draft/2020-12/schema");
-        return of(root);
+        // per class, once: an AwaitInput built inside a flow's function is built again on every run and replay
+        return DERIVED.get(type);
     }
+
+    private static final ClassValue<InputSchema> DERIVED = new ClassValue<>() {
+        @Override
+        protected InputSchema computeValue(Class<?> type) {
+            ObjectNode root = schemaFor(type, type, new HashSet<>());
+            root.put("$schema", "https://json-schema.org/draft/2020-12/schema");
+            return of(root);
+        }
+    };
 
     /**
      * The schema document.

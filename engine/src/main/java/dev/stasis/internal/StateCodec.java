@@ -5,14 +5,8 @@ import dev.stasis.StasisException;
 import dev.stasis.StateIntegrityException;
 import dev.stasis.security.EnvelopeIntegrityException;
 import dev.stasis.security.EnvelopeSealer;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.zip.Deflater;
-import java.util.zip.GZIPInputStream;
-import java.util.zip.GZIPOutputStream;
 
 /**
  * Turns a {@link FlowState} into sealed bytes and back: Jackson JSON, then gzip (skipped when it does not make the
@@ -35,7 +29,7 @@ public final class StateCodec {
     // the first resumes under load do not all queue on Jackson's cache lock to build it (a parked event loop)
     private final com.fasterxml.jackson.databind.ObjectReader reader;
     private final com.fasterxml.jackson.databind.ObjectWriter writer;
-    private final int gzipLevel;
+    private final @org.jspecify.annotations.Nullable Gzip gzip;
 
     /**
      * Creates a codec.
@@ -52,7 +46,7 @@ public final class StateCodec {
         this.mapper = mapper;
         this.reader = mapper.readerFor(FlowState.class);
         this.writer = mapper.writerFor(FlowState.class);
-        this.gzipLevel = gzipLevel;
+        this.gzip = gzipLevel == 0 ? null : new Gzip(gzipLevel);
     }
 
     /**
@@ -85,8 +79,8 @@ public final class StateCodec {
         }
         int flags = CODEC_JSON;
         byte[] payload = json;
-        if (gzipLevel > 0 && json.length >= MIN_COMPRESS) {
-            byte[] zipped = gzip(json, gzipLevel);
+        if (gzip != null && json.length >= MIN_COMPRESS) {
+            byte[] zipped = gzip.compress(json);
             if (zipped.length < json.length) {
                 payload = zipped;
                 flags |= FLAG_GZIP;
@@ -114,42 +108,12 @@ public final class StateCodec {
             throw new StateIntegrityException("stored state uses an unknown codec " + (opened.flags() >> 4));
         }
         try {
-            byte[] json = (opened.flags() & FLAG_GZIP) != 0 ? gunzip(opened.payload()) : opened.payload();
+            byte[] json = (opened.flags() & FLAG_GZIP) != 0
+                    ? Gzip.decompress(opened.payload(), MAX_PLAINTEXT)
+                    : opened.payload();
             return reader.readValue(json);
         } catch (IOException e) {
             throw new StateIntegrityException("stored state cannot be decoded: " + e.getClass().getSimpleName(), e);
-        }
-    }
-
-    private static byte[] gzip(byte[] data, int level) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(64, data.length / 3));
-        try (GZIPOutputStream gz = new LeveledGzip(out, level)) {
-            gz.write(data);
-        } catch (IOException e) {
-            throw new IllegalStateException("in-memory gzip failed", e);
-        }
-        return out.toByteArray();
-    }
-
-    private static byte[] gunzip(byte[] data) throws IOException {
-        try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(data), 8192)) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream(data.length * 4);
-            byte[] buf = new byte[8192];
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                out.write(buf, 0, n);
-                if (out.size() > MAX_PLAINTEXT) {
-                    throw new IOException("state larger than " + MAX_PLAINTEXT + " bytes");
-                }
-            }
-            return out.toByteArray();
-        }
-    }
-
-    private static final class LeveledGzip extends GZIPOutputStream {
-        LeveledGzip(ByteArrayOutputStream out, int level) throws IOException {
-            super(out, 8192);
-            def.setLevel(level == 0 ? Deflater.NO_COMPRESSION : level);
         }
     }
 }

@@ -42,6 +42,10 @@ public class CodecPipelineBenchmark {
     @Param({"6", "1", "0"})
     public int gzipLevel;
 
+    /** {@code text}: random alphanumeric (gzip's worst case); {@code json}: order lines (typical business state). */
+    @Param({"text", "json"})
+    public String payload;
+
     private StateCodec codec;
     private FlowState state;
     private byte[] aad;
@@ -50,7 +54,7 @@ public class CodecPipelineBenchmark {
     /** Builds the codec and one sealed envelope. */
     @Setup
     public void setup() {
-        StateFixture f = StateFixture.suspendedState(stateBytes);
+        StateFixture f = StateFixture.suspendedState(stateBytes, payload);
         AeadCipher c = cipher.equals("bc") ? AeadCipher.bouncyCastle() : AeadCipher.jce();
         codec = new StateCodec(new EnvelopeSealer(f.ring, c), f.mapper, gzipLevel);
         state = f.state;

@@ -36,6 +36,10 @@ public class CodecStagesBenchmark {
     @Param({"1024", "10240", "102400"})
     public int stateBytes;
 
+    /** {@code text}: random alphanumeric (gzip's worst case); {@code json}: order lines (typical business state). */
+    @Param({"text", "json"})
+    public String payload;
+
     private ObjectMapper mapper;
     private FlowState state;
     private byte[] json;
@@ -50,7 +54,7 @@ public class CodecStagesBenchmark {
     /** Builds the fixture and the inputs of each stage. */
     @Setup
     public void setup() {
-        StateFixture f = StateFixture.suspendedState(stateBytes);
+        StateFixture f = StateFixture.suspendedState(stateBytes, payload);
         mapper = f.mapper;
         state = f.state;
         aad = f.aad;

@@ -13,16 +13,13 @@ import dev.stasis.security.KeyRing;
 import dev.stasis.security.ResumeKeys;
 import dev.stasis.spi.FlowRecord;
 import dev.stasis.spi.InMemoryStore;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
+import dev.stasis.internal.Gzip;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.SplittableRandom;
-import java.util.zip.Deflater;
-import java.util.zip.GZIPInputStream;
-import java.util.zip.GZIPOutputStream;
 
 /**
  * The state the codec benchmarks work on: the real {@link FlowState} of a flow suspended by a {@link PersistenceHub}
@@ -40,8 +37,15 @@ public final class StateFixture {
     /** Its record's associated data. */
     public final byte[] aad;
 
-    /** Payload record of the fixture flow. */
-    public record Order(String ref, String data) {}
+    /**
+     * Payload record of the fixture flow: random text in {@code data} (payload {@code text}), or order lines
+     * (payload {@code json}).
+     */
+    public record Order(String ref, String data, List<Line> lines) {}
+
+    /** One order line of the {@code json} payload. */
+    public record Line(String sku, String description, int quantity, long priceCents, String warehouse,
+            boolean giftWrap) {}
 
     /** Resume input of the fixture flow. */
     public record Decision(boolean approved, String by) {}
@@ -59,18 +63,66 @@ public final class StateFixture {
      * @return the fixture
      */
     public static StateFixture suspendedState(int payloadBytes) {
+        return suspendedState(payloadBytes, "text");
+    }
+
+    /**
+     * Suspends one flow whose input carries about {@code payloadBytes} of payload and returns its state.
+     *
+     * @param payloadBytes payload size (of the input's JSON)
+     * @param payload {@code text}: random alphanumeric text, the worst case for gzip (it keeps about three quarters
+     *     and deflate spends most per byte on literals); {@code json}: order lines with repeated field names and
+     *     values drawn from small sets, as business state usually is
+     * @return the fixture
+     */
+    public static StateFixture suspendedState(int payloadBytes, String payload) {
         KeyRing ring = KeyRing.builder().add("bench-1", KeyRing.generateKey()).build();
         InMemoryStore store = new InMemoryStore();
         Flow<Order, String> flow = Flow.define("bench.codec", 1, Order.class, String.class, (ctx, o) ->
                 ctx.await(AwaitInput.builder("approval", Decision.class).name("Approval").build())
                         .map(d -> "done:" + o.ref()));
         PersistenceHub hub = PersistenceHub.builder(store, ring).register(flow).build();
-        FlowResult r = Objects.requireNonNull(hub.start(flow, new Order("order-1", text(payloadBytes))).block());
+        FlowResult r = Objects.requireNonNull(hub.start(flow, order(payloadBytes, payload)).block());
         String key = ((FlowResult.Suspended) r).key();
         FlowRecord record = Objects.requireNonNull(store.findByKeyHash(ResumeKeys.hash(key)).block());
         byte[] aad = StateCodec.aad(record.id(), record.flowName(), record.flowVersion(), record.version());
         FlowState state = new StateCodec(new EnvelopeSealer(ring), Json.defaultMapper(), 6).open(record.state(), aad);
         return new StateFixture(ring, state, aad);
+    }
+
+    /**
+     * The fixture flow's input.
+     *
+     * @param payloadBytes about this many bytes of JSON
+     * @param payload {@code text} or {@code json}
+     * @return the order
+     */
+    public static Order order(int payloadBytes, String payload) {
+        switch (payload) {
+            case "text":
+                return new Order("order-1", text(payloadBytes), List.of());
+            case "json":
+                return new Order("order-1", "", lines(payloadBytes));
+            default:
+                throw new IllegalArgumentException("payload is text or json, not " + payload);
+        }
+    }
+
+    private static final String[] WORDS = {"blue", "steel", "bolt", "washer", "cable", "copper", "large", "small",
+        "pack of 10", "pack of 50", "industrial", "grade A", "spare", "hinge", "bracket", "aluminium"};
+    private static final String[] WAREHOUSES = {"FRA-1", "FRA-2", "AMS-1", "WAW-3"};
+
+    private static List<Line> lines(int payloadBytes) {
+        SplittableRandom r = new SplittableRandom(42);
+        List<Line> lines = new ArrayList<>();
+        // one serialized line is about 130 bytes
+        for (int size = 0; size < payloadBytes; size += 130) {
+            String description = WORDS[r.nextInt(WORDS.length)] + " " + WORDS[r.nextInt(WORDS.length)] + " "
+                    + WORDS[r.nextInt(WORDS.length)];
+            lines.add(new Line("SKU-" + (10_000 + r.nextInt(90_000)), description, 1 + r.nextInt(20),
+                    100 + r.nextInt(100_000), WAREHOUSES[r.nextInt(WAREHOUSES.length)], r.nextInt(10) == 0));
+        }
+        return lines;
     }
 
     /**
@@ -90,46 +142,35 @@ public final class StateFixture {
     }
 
     /**
-     * Gzip exactly as {@link StateCodec} does (GZIPOutputStream, 8 KiB buffer, the given deflate level).
+     * Gzip as {@link StateCodec} does it (the engine's pooled {@link Gzip}).
      *
      * @param data the bytes
      * @param level 1..9
      * @return gzip bytes
      */
     public static byte[] gzip(byte[] data, int level) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(64, data.length / 3));
-        try (GZIPOutputStream gz = new Leveled(out, level)) {
-            gz.write(data);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        return GZIPS[level].compress(data);
+    }
+
+    private static final Gzip[] GZIPS = new Gzip[10];
+
+    static {
+        for (int level = 1; level <= 9; level++) {
+            GZIPS[level] = new Gzip(level);
         }
-        return out.toByteArray();
     }
 
     /**
-     * Gunzip as {@link StateCodec} does.
+     * Gunzip as {@link StateCodec} does it.
      *
      * @param data gzip bytes
      * @return the bytes
      */
     public static byte[] gunzip(byte[] data) {
-        try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(data), 8192)) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream(data.length * 4);
-            byte[] buf = new byte[8192];
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                out.write(buf, 0, n);
-            }
-            return out.toByteArray();
+        try {
+            return Gzip.decompress(data, Integer.MAX_VALUE);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    private static final class Leveled extends GZIPOutputStream {
-        Leveled(ByteArrayOutputStream out, int level) throws IOException {
-            super(out, 8192);
-            def.setLevel(level == 0 ? Deflater.NO_COMPRESSION : level);
         }
     }
 }
