@@ -90,6 +90,8 @@ public final class PersistenceHub {
     private final String instanceId;
     private final Duration retention;
     private final Duration leaseDuration;
+    private final Duration leaseRenewEvery;
+    private final LeaseKeeper leaseKeeper = new LeaseKeeper();
     private final Duration runningWait;
     private final Duration pollInterval;
     private final Scheduler timer;
@@ -111,6 +113,7 @@ public final class PersistenceHub {
         this.sweepConcurrency = b.sweepConcurrency;
         this.retention = b.retention;
         this.leaseDuration = b.leaseDuration;
+        this.leaseRenewEvery = b.leaseDuration.dividedBy(3); // Duration.dividedBy goes through BigDecimal: once, here
         this.runningWait = b.runningWait;
         this.pollInterval = b.pollInterval;
         this.timer = b.timer;
@@ -543,17 +546,7 @@ public final class PersistenceHub {
             Execution exec = new Execution(identity.id(), identity.correlationId(), state, mapper,
                     flow.options().checkpointSteps() ? e -> checkpoint(run, state, e) : null);
             Mono<Execution.Outcome> outcome = exec.run(flow, input);
-            Duration every = leaseDuration.dividedBy(3);
-            Mono<Execution.Outcome> renewed = Mono.using(
-                    () -> Flux.interval(every, every, timer)
-                            .onBackpressureDrop()
-                            .concatMap(i -> run.serialized(() -> renewLease(run)).onErrorResume(e -> {
-                                log.warn("lease renewal of flow {} failed: {}", identity.id(), e.toString());
-                                return Mono.empty();
-                            }))
-                            .subscribe(),
-                    d -> outcome,
-                    Disposable::dispose);
+            Mono<Execution.Outcome> renewed = Mono.using(() -> leaseKeeper.add(run), r -> outcome, leaseKeeper::remove);
             return renewed.flatMap(o -> run.serialized(() -> persist(flow, run, state, exec, o, rc)));
         });
     }
@@ -736,6 +729,58 @@ public final class PersistenceHub {
      * One run of a flow: its identity, the latest record it wrote, and a queue that orders its writes (lease
      * renewals, checkpoints, the final write) so that each compare-and-set starts from the previous one's version.
      */
+    /**
+     * Renews the leases of every run in flight on this hub, every third of the lease, with one timer for the hub.
+     *
+     * <p>Why one timer and not one per run: scheduling and cancelling a periodic task per run went through the
+     * timer's shared, lock-guarded delay queue twice per flow; under load the runs queued on that lock (BlockHound saw
+     * the parked threads). A run registers when it starts and leaves when its body ends; a run that registered just
+     * after a tick is renewed at the next one, at most a third of the lease later, as before. The timer stops itself
+     * on a tick that finds no run (so an idle hub holds no scheduled task) and starts again with the next run.
+     */
+    private final class LeaseKeeper {
+        private final java.util.Set<Run> runs = ConcurrentHashMap.newKeySet();
+        private @Nullable Disposable ticks;
+
+        Run add(Run run) {
+            synchronized (this) {
+                runs.add(run);
+                if (ticks == null) {
+                    ticks = Flux.interval(leaseRenewEvery, leaseRenewEvery, timer)
+                            .onBackpressureDrop()
+                            .concatMap(tick -> renewAll(), 1)
+                            .subscribe();
+                }
+            }
+            return run;
+        }
+
+        void remove(Run run) {
+            runs.remove(run);
+        }
+
+        private Mono<Void> renewAll() {
+            List<Run> due;
+            synchronized (this) {
+                if (runs.isEmpty()) {
+                    Disposable t = ticks;
+                    ticks = null;
+                    if (t != null) {
+                        t.dispose();
+                    }
+                    return Mono.empty();
+                }
+                due = List.copyOf(runs);
+            }
+            return Flux.fromIterable(due)
+                    .flatMap(run -> run.serialized(() -> renewLease(run)).onErrorResume(e -> {
+                        log.warn("lease renewal of flow {} failed: {}", run.identity.id(), e.toString());
+                        return Mono.empty();
+                    }), 16)
+                    .then();
+        }
+    }
+
     private static final class Run {
         final FlowRecord identity;
         volatile @Nullable FlowRecord current;
