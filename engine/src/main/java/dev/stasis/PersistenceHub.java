@@ -100,6 +100,9 @@ public final class PersistenceHub {
     private final Mono<Void> provisioned;
     private final Map<String, Inflight> inflight = new ConcurrentHashMap<>();
     private static final int MAX_WARNED = 10_000;
+    /** The most records one sweep read asks for when it has to look past records this hub cannot run. */
+    static final int MAX_SWEEP_WINDOW = 10_000;
+    private final java.util.concurrent.atomic.AtomicBoolean windowWarned = new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.Set<String> warnedUnregistered = ConcurrentHashMap.newKeySet();
 
     private PersistenceHub(Builder b) {
@@ -964,7 +967,10 @@ public final class PersistenceHub {
         return timeoutBatch(batchSize).map(b -> b[1]);
     }
 
-    /** One batch of the timeout sweep: {records seen, records fired by this hub}. */
+    /**
+     * One batch of the timeout sweep: {records seen, records fired by this hub, records left as they were (this hub
+     * cannot run them, or they needed nothing), the batch size asked for}.
+     */
     private Mono<long[]> timeoutBatch(int batchSize) {
         return provisioned.then(Mono.defer(() -> {
             Instant now = clock.instant();
@@ -978,7 +984,7 @@ public final class PersistenceHub {
                             .doOnNext(x -> counts.incrementAndGet(1))
                             .onErrorResume(StateIntegrityException.class, e -> quarantine(r, e, now)),
                             sweepConcurrency)
-                    .then(Mono.fromSupplier(() -> new long[] {counts.get(0), counts.get(1), counts.get(2)}));
+                    .then(Mono.fromSupplier(() -> new long[] {counts.get(0), counts.get(1), counts.get(2), batchSize}));
         }));
     }
 
@@ -1001,9 +1007,18 @@ public final class PersistenceHub {
     }
 
     private Mono<FlowResult> fireTimeouts(FlowRecord record, Instant now, AtomicLongArray counts) {
+        // checked first, on the plain fields: a record this hub cannot run is not even opened
+        Flow<?, ?> flow = registry.find(record.flowName(), record.flowVersion()).orElse(null);
+        if (flow == null) {
+            counts.incrementAndGet(2);
+            warnOnce(record.id(), "flow {} is overdue but {} v{} is not registered here", record.id(), record.flowName(),
+                    record.flowVersion());
+            return Mono.empty();
+        }
         FlowState state = open(record);
         PendingGroup group = state.pending;
         if (group == null || record.status() != FlowStatus.SUSPENDED) {
+            counts.incrementAndGet(2);
             return Mono.empty();
         }
         List<String> expired = new ArrayList<>();
@@ -1019,13 +1034,7 @@ public final class PersistenceHub {
             }
         }
         if (expired.isEmpty()) {
-            return Mono.empty();
-        }
-        Flow<?, ?> flow = registry.find(record.flowName(), record.flowVersion()).orElse(null);
-        if (flow == null) {
             counts.incrementAndGet(2);
-            warnOnce(record.id(), "flow {} is overdue but {} v{} is not registered here", record.id(), record.flowName(),
-                    record.flowVersion());
             return Mono.empty();
         }
         return claim(flow, record, state, group, now, null, expired);
@@ -1043,21 +1052,23 @@ public final class PersistenceHub {
         return leaseBatch(batchSize).map(b -> b[1]);
     }
 
-    /** One batch of the recovery sweep: {records seen, records taken over by this hub}. */
+    /** One batch of the recovery sweep: {records seen, taken over by this hub, left as they were, batch size}. */
     private Mono<long[]> leaseBatch(int batchSize) {
         return provisioned.then(Mono.defer(() -> {
             Instant now = clock.instant();
-            AtomicLongArray counts = new AtomicLongArray(2);
+            AtomicLongArray counts = new AtomicLongArray(3);
             return store.expiredLeases(now, batchSize)
                     .doOnNext(r -> counts.incrementAndGet(0))
-                    .flatMap(r -> Mono.defer(() -> recover(r, now))
+                    .flatMap(r -> Mono.defer(() -> recover(r, now, counts))
                             .doOnNext(x -> counts.incrementAndGet(1))
                             .onErrorResume(StateIntegrityException.class, e -> quarantine(r, e, now))
                             .onErrorResume(e -> !(e instanceof StorageUnavailableException), e -> {
+                                // left as it was: it comes back in the next batch (see sweepPhase)
+                                counts.incrementAndGet(2);
                                 log.warn("could not recover flow {}: {}", r.id(), e.toString());
                                 return Mono.empty();
                             }), sweepConcurrency)
-                    .then(Mono.fromSupplier(() -> new long[] {counts.get(0), counts.get(1)}));
+                    .then(Mono.fromSupplier(() -> new long[] {counts.get(0), counts.get(1), counts.get(2), batchSize}));
         }));
     }
 
@@ -1073,12 +1084,14 @@ public final class PersistenceHub {
         }
     }
 
-    private Mono<FlowResult> recover(FlowRecord record, Instant now) {
+    private Mono<FlowResult> recover(FlowRecord record, Instant now, AtomicLongArray counts) {
         if (record.status() != FlowStatus.RUNNING) {
+            counts.incrementAndGet(2);
             return Mono.empty();
         }
         Flow<?, ?> flow = registry.find(record.flowName(), record.flowVersion()).orElse(null);
         if (flow == null) {
+            counts.incrementAndGet(2);
             warnOnce(record.id(), "flow {} needs recovery but {} v{} is not registered here", record.id(), record.flowName(),
                     record.flowVersion());
             return Mono.empty();
@@ -1149,16 +1162,44 @@ public final class PersistenceHub {
      * @return how many records were handled
      */
     public Mono<Long> sweep(int batchSize) {
-        // keep going while batches come back full: records fired here or taken by other hubs leave the due index,
-        // so the next batch holds new ones. Stop when a full batch held only flows this hub cannot run (not
-        // registered here), which would come back unchanged.
-        Mono<Long> timeouts = timeoutBatch(batchSize)
-                .expand(b -> b[0] >= batchSize && b[2] < b[0] ? timeoutBatch(batchSize) : Mono.empty())
+        if (batchSize < 1) {
+            return Mono.error(new IllegalArgumentException("batchSize must be at least 1, got " + batchSize));
+        }
+        return sweepPhase(batchSize, this::timeoutBatch).zipWith(sweepPhase(batchSize, this::leaseBatch), Long::sum);
+    }
+
+    /**
+     * Pages through one sweep index (overdue waits or lapsed leases) in batches until it is drained.
+     *
+     * <p>Records fired here or taken by other hubs leave the index, so the next batch holds new ones. Records left as
+     * they were — flows this hub cannot run (another application's, or a version not registered here) — stay at the
+     * head of the index, earliest first, and would hide everything behind them from a fixed-size batch: the next
+     * batch asks for that many more, so the hub looks past them (up to {@link #MAX_SWEEP_WINDOW} records per read,
+     * warned about once). A sweep stops when a batch comes back short (drained) or when a batch made no progress and
+     * cannot look further.
+     */
+    private Mono<Long> sweepPhase(int batchSize, java.util.function.IntFunction<Mono<long[]>> batch) {
+        int window = Math.max(batchSize, MAX_SWEEP_WINDOW);
+        return batch.apply(batchSize)
+                .expand(b -> {
+                    long seen = b[0];
+                    long handled = b[1];
+                    long leftAlone = b[2];
+                    long limit = b[3];
+                    if (seen < limit) {
+                        return Mono.empty();
+                    }
+                    long next = Math.min(window, batchSize + leftAlone);
+                    if (handled == 0 && leftAlone >= seen && next <= limit) {
+                        if (limit >= window && windowWarned.compareAndSet(false, true)) {
+                            log.warn("the sweep of hub {} met {} or more due records in a row that it cannot run;"
+                                    + " records behind them wait for a hub that can", instanceId, limit);
+                        }
+                        return Mono.empty();
+                    }
+                    return batch.apply((int) next);
+                })
                 .reduce(0L, (sum, b) -> sum + b[1]);
-        Mono<Long> leases = leaseBatch(batchSize)
-                .expand(b -> b[0] >= batchSize && b[1] > 0 ? leaseBatch(batchSize) : Mono.empty())
-                .reduce(0L, (sum, b) -> sum + b[1]);
-        return timeouts.zipWith(leases, Long::sum);
     }
 
     /**

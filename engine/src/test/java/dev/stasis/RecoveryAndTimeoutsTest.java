@@ -187,4 +187,34 @@ class RecoveryAndTimeoutsTest {
         hub.sweep(10).as(StepVerifier::create).expectNext(95L).verifyComplete();
         store.dueForTimeout(clock.instant(), 100).as(StepVerifier::create).verifyComplete();
     }
+
+    @Test
+    @DisplayName("overdue flows this hub cannot run do not hide the overdue flows behind them")
+    void sweepLooksPastFlowsItCannotRun() {
+        // another application's flows (or a version this hub no longer has) share the store and fall due first
+        Flow<Job, String> foreign = Flow.define("foreign", 1, Job.class, String.class, (ctx, job) ->
+                ctx.await(note).map(Note::text).onErrorResume(AwaitTimeoutException.class, e -> Mono.just("late")));
+        Flow<Job, String> ours = Flow.define("ours", 1, Job.class, String.class, (ctx, job) ->
+                ctx.await(note).map(Note::text).onErrorResume(AwaitTimeoutException.class, e -> Mono.just("late")));
+        PersistenceHub other = PersistenceHub.builder(store, ring).register(foreign).clock(clock).build();
+        PersistenceHub hub = PersistenceHub.builder(store, ring).register(ours).clock(clock).build();
+        reactor.core.publisher.Flux.range(0, 45).concatMap(i -> other.start(foreign, new Job("f" + i))).blockLast();
+        clock.advance(Duration.ofSeconds(1));
+        java.util.List<String> mine = reactor.core.publisher.Flux.range(0, 12)
+                .concatMap(i -> hub.start(ours, new Job("o" + i)))
+                .map(FlowResult::flowId)
+                .collectList().block();
+        clock.advance(Duration.ofHours(1));
+        // batches of 10: the first four hold only foreign flows
+        hub.sweep(10).as(StepVerifier::create).expectNext(12L).verifyComplete();
+        for (String id : mine) {
+            hub.result(id).as(StepVerifier::create)
+                    .assertNext(r -> assertThat(r).isEqualTo(new FlowResult.Completed(id, "late")))
+                    .verifyComplete();
+        }
+        // the foreign flows are untouched, still due, and fired by a hub that has them
+        assertThat(store.dueForTimeout(clock.instant(), 100).count().block()).isEqualTo(45L);
+        other.sweep(10).as(StepVerifier::create).expectNext(45L).verifyComplete();
+        hub.sweep(10).as(StepVerifier::create).expectNext(0L).verifyComplete();
+    }
 }

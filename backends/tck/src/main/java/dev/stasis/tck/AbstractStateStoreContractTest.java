@@ -805,6 +805,48 @@ public abstract class AbstractStateStoreContractTest {
     }
 
     @Test
+    @DisplayName("guarantee 5: overdue flows this hub cannot run (another application's) do not hide the ones behind them")
+    void sweepLooksPastFlowsItCannotRun() {
+        TckFlows foreign = new TckFlows("foreign" + UUID.randomUUID().toString().substring(0, 8));
+        PersistenceHub other = PersistenceHub.builder(store, keyRing)
+                .register(foreign.approvalWithDefault)
+                .clock(clock)
+                .instanceId("foreign-app")
+                .build();
+        List<String> theirs = Flux.range(0, 30)
+                .flatMap(i -> onParallel(other.start(foreign.approvalWithDefault, order())), 8)
+                .map(FlowResult::flowId)
+                .collectList()
+                .block(Duration.ofMinutes(2));
+        clock.advance(Duration.ofSeconds(1));
+        List<String> ours = Flux.range(0, 5)
+                .flatMap(i -> onParallel(hub.start(flows.approvalWithDefault, order())), 5)
+                .map(FlowResult::flowId)
+                .collectList()
+                .block(Duration.ofMinutes(2));
+        clock.advance(Duration.ofMinutes(6));
+        // batches of 10: the first three hold only the other application's flows, which fall due a second earlier
+        onParallel(hub.sweep(10)).block(Duration.ofMinutes(2));
+        for (String id : ours) {
+            onParallel(hub.result(id)).as(StepVerifier::create)
+                    .assertNext(r -> assertThat(((FlowResult.Completed) r).output(Receipt.class).approvedBy())
+                            .isEqualTo("nobody"))
+                    .verifyComplete();
+        }
+        for (String id : theirs) {
+            onParallel(other.result(id)).as(StepVerifier::create)
+                    .assertNext(r -> assertThat(r.status()).as("left to its own application").isEqualTo(FlowStatus.SUSPENDED))
+                    .verifyComplete();
+        }
+        onParallel(other.sweep(10)).block(Duration.ofMinutes(2));
+        for (String id : theirs) {
+            onParallel(other.result(id)).as(StepVerifier::create)
+                    .assertNext(r -> assertThat(r).isInstanceOf(FlowResult.Completed.class))
+                    .verifyComplete();
+        }
+    }
+
+    @Test
     @DisplayName("quorum: two of three approvers continue the flow once; the third key is refused")
     void quorum() {
         FlowResult.Suspended s = (FlowResult.Suspended) onParallel(hub.start(flows.quorum, order())).block(Duration.ofMinutes(2));
