@@ -1,6 +1,8 @@
 package dev.stasis.backend.redis;
 
 import dev.stasis.FlowStatus;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -21,9 +23,18 @@ final class Keys {
 
     /** Statuses in the order the index scripts receive their set keys. */
     static final FlowStatus[] STATUSES = FlowStatus.values();
+    /** What follows the flow id in a record key. */
+    static final String RECORD_SUFFIX = "}:rec";
 
     private final String prefix;
     private final String index;
+    private final String ids;
+    private final String deadlines;
+    private final String leases;
+    private final String retain;
+    private final String versions;
+    private final String names;
+    private final String[] statusSets;
 
     /**
      * Creates the layout.
@@ -37,6 +48,16 @@ final class Keys {
         }
         this.prefix = prefix;
         this.index = prefix + ":{" + prefix + "}:";
+        this.ids = index + "ids";
+        this.deadlines = index + "deadlines";
+        this.leases = index + "leases";
+        this.retain = index + "retain";
+        this.versions = index + "ver";
+        this.names = index + "names";
+        this.statusSets = new String[STATUSES.length];
+        for (FlowStatus s : STATUSES) {
+            statusSets[s.ordinal()] = index + "status:" + s.name();
+        }
     }
 
     String prefix() {
@@ -44,7 +65,12 @@ final class Keys {
     }
 
     String record(String flowId) {
-        return prefix + ":{" + flowId + "}:rec";
+        return recordPrefix() + flowId + RECORD_SUFFIX;
+    }
+
+    /** What precedes the flow id in a record key (a lookup script builds the key of the flow a hint names). */
+    String recordPrefix() {
+        return prefix + ":{";
     }
 
     String keyHash(String keyHash) {
@@ -56,7 +82,7 @@ final class Keys {
     }
 
     String ids() {
-        return index + "ids";
+        return ids;
     }
 
     String name(String flowName) {
@@ -64,26 +90,49 @@ final class Keys {
     }
 
     String status(FlowStatus status) {
-        return index + "status:" + status.name();
+        return statusSets[status.ordinal()];
     }
 
     String deadlines() {
-        return index + "deadlines";
+        return deadlines;
     }
 
     String leases() {
-        return index + "leases";
+        return leases;
     }
 
     String retain() {
-        return index + "retain";
+        return retain;
     }
 
     String versions() {
-        return index + "ver";
+        return versions;
     }
 
     String names() {
-        return index + "names";
+        return names;
+    }
+
+    /**
+     * Every global index key one flow's entries live in, in the order the index scripts take them ({@link
+     * Scripts#SYNC} and the standalone write scripts): {@code ver}, {@code names}, {@code ids}, {@code name:<flowName>},
+     * {@code deadlines}, {@code leases}, {@code retain}, then {@code status:<STATUS>} in {@link #STATUSES} order.
+     *
+     * @param flowName the flow's name
+     * @return 7 + {@code STATUSES.length} keys
+     */
+    List<String> indexKeys(String flowName) {
+        List<String> k = new ArrayList<>(7 + STATUSES.length);
+        k.add(versions);
+        k.add(names);
+        k.add(ids);
+        k.add(name(flowName));
+        k.add(deadlines);
+        k.add(leases);
+        k.add(retain);
+        for (String set : statusSets) {
+            k.add(set);
+        }
+        return k;
     }
 }

@@ -163,6 +163,17 @@ final class RecordCodec {
     }
 
     /**
+     * A key hash as it appears in an encoded waits field (the text before a wait's first {@code :}), which is what
+     * the standalone scripts compare.
+     *
+     * @param keyHash the key hash
+     * @return its encoded form
+     */
+    static String encodedKeyHash(String keyHash) {
+        return enc(keyHash);
+    }
+
+    /**
      * Encodes metadata as a form-encoded string with sorted keys.
      *
      * @param metadata the metadata

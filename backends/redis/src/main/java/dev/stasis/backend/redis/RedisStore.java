@@ -66,11 +66,46 @@ import reactor.util.retry.Retry;
  *       under one hash tag so that one script updates them together.</li>
  * </ul>
  *
- * <h2>Atomicity: one slot per script, indexes as verified hints</h2>
- * The record is the only source of truth. Insert, {@link #compareAndSet compare-and-set} and delete are single Lua
- * scripts on the record key ({@code if HGET ver == expected then replace the hash}), so they are linearizable, in a
- * cluster too. A lookup by key hash or correlation id, however, starts from a value that does not hash to the flow's
- * slot, and the global indexes live in a slot of their own: no script can change them together with the record. So
+ * <h2>Atomicity</h2>
+ * The record is the only source of truth, and the version check on it is the linearization point of every write, in
+ * both modes. What differs is how the lookup hints and global indexes follow it, and that depends on the client the
+ * store was built with.
+ *
+ * <h3>Standalone ({@link RedisClient}): one script per call</h3>
+ * On one server a Lua script may touch the record, its lookup hints and the global indexes together, and Redis runs
+ * it atomically. So every write, and every lookup by key hash or correlation id, is <em>one</em> script, one round
+ * trip:
+ * <ul>
+ *   <li>{@link #insert} ({@link Scripts#INSERT_ONE}) fails with {@link DuplicateRecordException}, writing nothing,
+ *       when the flow id exists or the correlation id or a key hash is held by another flow whose record exists;
+ *       otherwise it writes the record, its settled hints and its exact index entries together. A hint whose holder's
+ *       record is gone (or fenced out) is stale and taken over, as on a cluster.</li>
+ *   <li>{@link #compareAndSet} ({@link Scripts#COMPARE_AND_SET_ONE}) checks the version, replaces the hash, writes the
+ *       hints of the new record's key hashes, deletes the hints of hashes it dropped (only where they still point to
+ *       this flow), makes the indexes exact and sets or drops the expiry. {@link #delete} ({@link Scripts#DELETE_ONE})
+ *       removes the record, its index entries and its hints together.</li>
+ *   <li>{@link #findByKeyHash} and {@link #findByCorrelationId} ({@link Scripts#FOLLOW_ONE}) read the hint and the
+ *       record it names in one script. The store still checks that the record holds the hash or correlation id:
+ *       a hint may have been written by the multi-step algorithm below, or by hand.</li>
+ * </ul>
+ * So on a standalone server the indexes are exact after every write, an insert never leaves a pending claim behind,
+ * and a crash cannot interrupt a call halfway. The scripts declare every key they touch in {@code KEYS}, except the
+ * lookup script, which cannot know the record key before it read the hint. Keys that depend on stored data the call
+ * does not carry — the hints a compare-and-set drops, the name, hashes and correlation id a delete cleans up after,
+ * the record of a conflicting hint's holder — come from what this store last saw of the flow ({@link KnownRecords},
+ * filled by every read and write). A script that finds it needs a key it was not given changes nothing and names it,
+ * and the store runs it once more with it: a second round trip when another hub read the flow, or on a conflict. A
+ * value claimed by a multi-step insert that is still in flight is left to the multi-step algorithm, which waits for
+ * that insert or fences it out. The key layout and the record encoding are those of the cluster, so the readers below
+ * and their repairs are the same in both modes.
+ *
+ * <h3>Cluster ({@link RedisClusterClient}): single-slot steps, indexes as verified hints</h3>
+ * On a cluster a script may touch the keys of one slot only, and nothing spans slots atomically (no cross-slot
+ * script or {@code MULTI}). The record key's hash tag {@code {<flowId>}} puts a flow's record in one slot, but a
+ * lookup by key hash or correlation id starts from a value that hashes elsewhere, and the global indexes live in a
+ * slot of their own: no script can change them together with the record. So insert, {@link #compareAndSet
+ * compare-and-set} and delete are single Lua scripts on the record key ({@code if HGET ver == expected then replace
+ * the hash}), ordered with single-slot steps on the hints and indexes such that every intermediate state is safe, and
  * every index entry is a <em>hint that is verified on read</em>:
  * <ul>
  *   <li>{@link #findByKeyHash} follows {@code kh:<hash>} to a flow id, loads that record and returns it only if one of
@@ -84,9 +119,7 @@ import reactor.util.retry.Retry;
  *       and deadline/lease scores that may only move earlier, {@code ZADD LT}), then made exact after the write by a
  *       script that records which version it describes and ignores updates from older versions (so two writers'
  *       index updates arriving out of order cannot undo the newer one). A crash between the two steps leaves extra
- *       entries, never missing ones. Readers ({@link #query}, {@link #dueForTimeout}, {@link #expiredLeases}) load
- *       the records, keep only those that really match, and repair the entries that did not (re-synchronise them
- *       from the record they loaded, or remove them when the record is gone).</li>
+ *       entries, never missing ones.</li>
  *   <li>Key hashes and correlation ids are unique because an insert <em>claims</em> their hint keys first (a
  *       {@code SET NX} in a script), writes the record only when every claim succeeded
  *       ({@link DuplicateRecordException} otherwise, after releasing what it claimed) and then settles the claims.
@@ -100,6 +133,13 @@ import reactor.util.retry.Retry;
  *       claim whose record is gone (a delete whose clean-up was interrupted) is taken over too. Pending claims carry
  *       a one-day TTL as a backstop for claimants that died.</li>
  * </ul>
+ * A standalone store falls back to this algorithm in the rare cases above, which is safe because every one-step
+ * script is atomic and honours what the multi-step steps leave (pending claims, tombstones, the {@code ver} guard).
+ *
+ * <h2>Readers, in both modes</h2>
+ * {@link #query}, {@link #dueForTimeout} and {@link #expiredLeases} walk the global indexes, load the records, keep
+ * only those that really match, and repair the entries that did not (re-synchronise them from the record they
+ * loaded, or remove them when the record is gone, e.g. after a TTL expiry).
  *
  * <h2>Expiry</h2>
  * A finished record (completed, failed, cancelled, expired) with a {@link FlowRecord#retainUntil()} gets
@@ -108,7 +148,7 @@ import reactor.util.retry.Retry;
  * index entries) and from acting on a hub whose clock runs behind Redis. Index entries of expired records are removed
  * lazily by readers, and by {@link #deleteMatching}, which sweeps the {@code retain} index.
  *
- * <h2>Cluster</h2>
+ * <h2>Scaling out</h2>
  * With a {@link RedisClusterClient} the records and lookup hints spread over all masters; the global indexes share
  * one slot, so their node sees two small index scripts per write. Writes are acknowledged by the master only
  * (Redis replication is asynchronous): a failover can lose the last writes, as with any Redis deployment; use
@@ -135,16 +175,27 @@ public final class RedisStore implements StateStore {
     private static final int DELETE_CONCURRENCY = 16;
     private static final int DUE_ROUNDS = 5;
     private static final int SWEEP_BATCH = 256;
+    /**
+     * How often a standalone write script runs again with the keys it named (a guess that missed, a holder of a
+     * conflicting hint) before the multi-step algorithm takes the call over.
+     */
+    private static final int ONE_STEP_ATTEMPTS = 4;
+    /** How many flows {@link KnownRecords} remembers (a few hundred bytes each). */
+    private static final int KNOWN_CAPACITY = 4096;
     private static final byte[] EMPTY = new byte[0];
 
     private final RedisConnector connector;
     private final Keys keys;
     private final @Nullable Duration retentionTtlMargin;
+    private final boolean standalone;
+    private final KnownRecords known = new KnownRecords(KNOWN_CAPACITY);
 
-    private RedisStore(RedisConnector connector, Keys keys, @Nullable Duration retentionTtlMargin) {
+    private RedisStore(RedisConnector connector, Keys keys, @Nullable Duration retentionTtlMargin,
+            boolean standalone) {
         this.connector = connector;
         this.keys = keys;
         this.retentionTtlMargin = retentionTtlMargin;
+        this.standalone = standalone;
     }
 
     /**
@@ -236,7 +287,8 @@ public final class RedisStore implements StateStore {
 
     /**
      * Follows the hint {@code <prefix>:kh:<keyHash>} and returns the record only if one of its waits holds the hash
-     * (see the class comment for why a hint is not trusted by itself).
+     * (see the class comment for why a hint is not trusted by itself). Standalone: one script reads the hint and the
+     * record it names; cluster: {@code GET}, then {@code HGETALL}.
      *
      * @param keyHash the SHA-256 hex of a resume key
      * @return the record, or empty
@@ -307,23 +359,28 @@ public final class RedisStore implements StateStore {
     // ------------------------------------------------------------------ writes
 
     /**
-     * Claims the correlation id and every key hash ({@code SET NX} with a pending TTL), extends the indexes, writes
-     * the record with one script ({@code EXISTS} check + {@code HSET}), then settles the claims and synchronises the
-     * indexes. Nothing is left behind when a claim or the flow id conflicts.
+     * Standalone: one script checks the flow id, the correlation id and every key hash, then writes the record, its
+     * hints and its index entries together ({@link Scripts#INSERT_ONE}). Cluster: claims the correlation id and every
+     * key hash ({@code SET NX} with a pending TTL), extends the indexes, writes the record with one script
+     * ({@code EXISTS} check + {@code HSET}), then settles the claims and synchronises the indexes. Either way nothing
+     * is left behind when a claim or the flow id conflicts.
      *
      * @param record the record (version 1)
      * @return completes when the record and its claims are written; {@link DuplicateRecordException} on a conflict
      */
     @Override
     public Mono<Void> insert(FlowRecord record) {
-        return guard(connector.commands().flatMap(c -> insert(c, record)));
+        return guard(connector.commands().flatMap(c -> standalone ? insertOne(c, record, Map.of(), 0)
+                : insert(c, record)));
     }
 
     /**
-     * Writes the hints of {@code next}'s key hashes, extends the indexes, runs the compare-and-set script on the
-     * record key, then (only when it applied) synchronises the indexes, deletes the hints of dropped hashes and, for a
-     * finished record, gives its hints the record's expiry. See the class comment for why this order satisfies the
-     * contract of {@link StateStore#compareAndSet}.
+     * Standalone: one script checks the version, replaces the record, writes the hints of {@code next}'s key hashes,
+     * deletes the hints of dropped hashes and makes the indexes exact ({@link Scripts#COMPARE_AND_SET_ONE}).
+     * Cluster: writes the hints of {@code next}'s key hashes, extends the indexes, runs the compare-and-set script on
+     * the record key, then (only when it applied) synchronises the indexes, deletes the hints of dropped hashes and,
+     * for a finished record, gives its hints the record's expiry. See the class comment for why this order satisfies
+     * the contract of {@link StateStore#compareAndSet}.
      *
      * @param expectedVersion the version the caller read
      * @param next the new record
@@ -331,11 +388,13 @@ public final class RedisStore implements StateStore {
      */
     @Override
     public Mono<Boolean> compareAndSet(long expectedVersion, FlowRecord next) {
-        return guard(connector.commands().flatMap(c -> compareAndSet(c, expectedVersion, next)));
+        return guard(connector.commands().flatMap(c -> standalone ? compareAndSetOne(c, expectedVersion, next, null, 0)
+                : compareAndSet(c, expectedVersion, next)));
     }
 
     /**
-     * Deletes the record with one script if its version matches, then removes its index entries and hints.
+     * Deletes the record if its version matches, with its index entries and hints: standalone in one script
+     * ({@link Scripts#DELETE_ONE}), on a cluster with one script on the record, then the clean-up.
      *
      * @param flowId the flow id
      * @param expectedVersion the version the caller read
@@ -343,7 +402,9 @@ public final class RedisStore implements StateStore {
      */
     @Override
     public Mono<Boolean> delete(String flowId, long expectedVersion) {
-        return guard(connector.commands().flatMap(c -> delete(c, flowId, expectedVersion)));
+        return guard(connector.commands().flatMap(c -> standalone
+                ? deleteOne(c, flowId, expectedVersion, known.get(flowId), 0)
+                : delete(c, flowId, expectedVersion)));
     }
 
     /**
@@ -356,7 +417,8 @@ public final class RedisStore implements StateStore {
     @Override
     public Mono<Long> deleteMatching(QueryCriteria criteria) {
         return guard(connector.commands().flatMap(c -> select(c, criteria)
-                .flatMap(r -> delete(c, r.id(), r.version()), DELETE_CONCURRENCY)
+                .flatMap(r -> standalone ? deleteOne(c, r.id(), r.version(), KnownRecords.Known.of(r, 0), 0)
+                        : delete(c, r.id(), r.version()), DELETE_CONCURRENCY)
                 .filter(deleted -> deleted)
                 .count()
                 .flatMap(n -> bestEffort(sweepExpired(c), "sweep").thenReturn(n))));
@@ -604,6 +666,204 @@ public final class RedisStore implements StateStore {
                 });
     }
 
+    // ------------------------------------------------------------------ standalone: one script per call
+
+    /** The record key, the global index keys of {@code flowName}, then {@code more}: the standalone scripts' KEYS. */
+    private String[] oneStepKeys(String flowId, String flowName, List<String> more) {
+        List<String> k = new ArrayList<>(Scripts.LAST_INDEX + more.size());
+        k.add(keys.record(flowId));
+        k.addAll(keys.indexKeys(flowName));
+        k.addAll(more);
+        return k.toArray(String[]::new);
+    }
+
+    /**
+     * The standalone insert: one script ({@link Scripts#INSERT_ONE}). {@code holders} names, per hint (1-based, in
+     * the script's order), the flow that held it when the script last looked, so that its record key is declared.
+     * A value claimed by a multi-step insert still in flight is left to the multi-step algorithm, which waits for that
+     * insert or fences it out.
+     */
+    private Mono<Void> insertOne(RedisClusterReactiveCommands<String, byte[]> c, FlowRecord r,
+            Map<Integer, String> holders, int attempt) {
+        List<String> hints = new ArrayList<>();
+        List<String> what = new ArrayList<>();
+        if (r.correlationId() != null) {
+            hints.add(keys.correlation(r.correlationId()));
+            what.add("correlation id");
+        }
+        for (String h : new LinkedHashSet<>(r.keyHashes())) {
+            hints.add(keys.keyHash(h));
+            what.add("key hash");
+        }
+        @Nullable Long expireAt = expireAt(r);
+        List<String> k = new ArrayList<>(hints);
+        List<@Nullable Object> a = indexArgs(r, expireAt);
+        a.add(hints.size());
+        for (int i = 1; i <= hints.size(); i++) {
+            String holder = holders.get(i);
+            a.add(holder == null ? "" : "=" + holder);
+            if (holder != null) {
+                k.add(keys.record(holder));
+            }
+        }
+        a.add(RecordCodec.encode(r));
+        return Scripts.INSERT_ONE.<List<Object>>run(c, ScriptOutputType.MULTI, oneStepKeys(r.id(), r.flowName(), k),
+                        args(a.toArray()))
+                .flatMap(reply -> {
+                    long code = (Long) reply.get(0);
+                    if (code == 1) {
+                        known.put(r);
+                        return Mono.<Void>empty();
+                    }
+                    if (code == 0) {
+                        return Mono.error(new DuplicateRecordException("flow id already stored: " + r.id()));
+                    }
+                    if (code == 2) {
+                        return Mono.error(new DuplicateRecordException("this insert stalled and another insert took"
+                                + " its correlation id or key hash over"));
+                    }
+                    if (code == 3) {
+                        int i = ((Long) reply.get(1)).intValue();
+                        String value = utf8((byte[]) reply.get(2));
+                        DuplicateRecordException dup = new DuplicateRecordException(what.get(i - 1)
+                                + " already stored");
+                        if (!value.startsWith("?")) {
+                            return Mono.error(dup);
+                        }
+                        // the holder wrote its record but died before settling its claim: settle it on its behalf
+                        return bestEffort(load(c, value.substring(1)).flatMap(h -> settleFor(c, hints.get(i - 1), h)),
+                                "settle").then(Mono.error(dup));
+                    }
+                    if (code == 5 && attempt + 1 < ONE_STEP_ATTEMPTS) {
+                        Map<Integer, String> named = new HashMap<>(holders);
+                        for (int j = 1; j + 1 < reply.size(); j += 2) {
+                            named.put(((Long) reply.get(j)).intValue(), utf8((byte[]) reply.get(j + 1)));
+                        }
+                        return insertOne(c, r, named, attempt + 1);
+                    }
+                    // 4: a multi-step insert in flight claimed a value; 5 again: the holders keep changing
+                    return insert(c, r);
+                });
+    }
+
+    /**
+     * The standalone compare-and-set: one script ({@link Scripts#COMPARE_AND_SET_ONE}). The hashes it may drop are
+     * {@code dropping} when given, else taken from what this store last saw of the flow ({@link KnownRecords});
+     * the script checks them against the stored record and, when the record holds a hash not declared, names the
+     * stored waits and changes nothing, and the call runs again with exactly the dropped ones.
+     */
+    private Mono<Boolean> compareAndSetOne(RedisClusterReactiveCommands<String, byte[]> c, long expectedVersion,
+            FlowRecord next, @Nullable List<String> dropping, int attempt) {
+        String id = next.id();
+        Set<String> kept = new LinkedHashSet<>(next.keyHashes());
+        List<String> previous = dropping;
+        if (previous == null) {
+            KnownRecords.Known seen = known.get(id);
+            previous = seen == null ? List.of() : seen.keyHashes();
+        }
+        Set<String> dropped = new LinkedHashSet<>(previous);
+        dropped.removeAll(kept);
+        @Nullable Long expireAt = expireAt(next);
+        String correlationId = expireAt == null ? null : next.correlationId();
+        List<String> k = new ArrayList<>();
+        List<@Nullable Object> a = indexArgs(next, expireAt);
+        a.add(expectedVersion);
+        a.add(kept.size());
+        a.add(dropped.size());
+        a.add(correlationId == null ? 0 : 1);
+        for (String h : kept) {
+            k.add(keys.keyHash(h));
+            a.add(RecordCodec.encodedKeyHash(h));
+        }
+        for (String h : dropped) {
+            k.add(keys.keyHash(h));
+            a.add(RecordCodec.encodedKeyHash(h));
+        }
+        if (correlationId != null) {
+            k.add(keys.correlation(correlationId));
+        }
+        a.add(RecordCodec.encode(next));
+        return Scripts.COMPARE_AND_SET_ONE.<List<Object>>run(c, ScriptOutputType.MULTI,
+                        oneStepKeys(id, next.flowName(), k), args(a.toArray()))
+                .flatMap(reply -> {
+                    long code = (Long) reply.get(0);
+                    if (code == 1) {
+                        known.put(next);
+                        return Mono.just(true);
+                    }
+                    if (code != 2) {
+                        if (code == -1) {
+                            known.remove(id);
+                        }
+                        return Mono.just(false);
+                    }
+                    List<String> stored;
+                    try {
+                        stored = RecordCodec.keyHashes(utf8((byte[]) reply.get(1)));
+                    } catch (RuntimeException e) {
+                        // unreadable: the multi-step path leaves the hints of such waits as stale hints
+                        return compareAndSet(c, expectedVersion, next);
+                    }
+                    if (attempt + 1 >= ONE_STEP_ATTEMPTS) {
+                        return compareAndSet(c, expectedVersion, next);
+                    }
+                    return compareAndSetOne(c, expectedVersion, next, stored, attempt + 1);
+                });
+    }
+
+    /**
+     * The standalone delete: one script ({@link Scripts#DELETE_ONE}), given the flow name, key hashes and
+     * correlation id the record is expected to hold ({@code expected}: the record a caller loaded, or what this store
+     * last saw of it); when they are not what is stored, the script names them and deletes nothing, and the call runs
+     * again with them.
+     */
+    private Mono<Boolean> deleteOne(RedisClusterReactiveCommands<String, byte[]> c, String flowId,
+            long expectedVersion, KnownRecords.@Nullable Known expected, int attempt) {
+        String name = expected == null ? "" : expected.flowName();
+        List<String> hashes = expected == null ? List.of() : expected.keyHashes();
+        String correlationId = expected == null ? null : expected.correlationId();
+        List<String> k = new ArrayList<>();
+        List<@Nullable Object> a = new ArrayList<>();
+        a.add(flowId);
+        a.add(expectedVersion);
+        a.add(name);
+        a.add(correlationId == null ? "" : "=" + correlationId);
+        a.add(hashes.size());
+        a.add(correlationId == null ? 0 : 1);
+        for (String h : hashes) {
+            k.add(keys.keyHash(h));
+            a.add(RecordCodec.encodedKeyHash(h));
+        }
+        if (correlationId != null) {
+            k.add(keys.correlation(correlationId));
+        }
+        return Scripts.DELETE_ONE.<List<Object>>run(c, ScriptOutputType.MULTI, oneStepKeys(flowId, name, k),
+                        args(a.toArray()))
+                .flatMap(reply -> {
+                    long code = (Long) reply.get(0);
+                    if (code == 1) {
+                        known.remove(flowId);
+                        return Mono.just(true);
+                    }
+                    if (code != 2) {
+                        return Mono.just(false);
+                    }
+                    String storedName = utf8((byte[]) reply.get(1));
+                    String corr = utf8((byte[]) reply.get(3));
+                    List<String> stored;
+                    try {
+                        stored = List.copyOf(new LinkedHashSet<>(RecordCodec.keyHashes(utf8((byte[]) reply.get(2)))));
+                    } catch (RuntimeException e) {
+                        return delete(c, flowId, expectedVersion);
+                    }
+                    if (attempt + 1 >= ONE_STEP_ATTEMPTS) {
+                        return delete(c, flowId, expectedVersion);
+                    }
+                    return deleteOne(c, flowId, expectedVersion, new KnownRecords.Known(expectedVersion, storedName,
+                            stored, corr.isEmpty() ? null : corr.substring(1), 0), attempt + 1);
+                });
+    }
+
     // ------------------------------------------------------------------ indexes
 
     private Mono<Void> preIndex(RedisClusterReactiveCommands<String, byte[]> c, FlowRecord r) {
@@ -615,15 +875,25 @@ public final class RedisStore implements StateStore {
     }
 
     private Mono<Void> sync(RedisClusterReactiveCommands<String, byte[]> c, FlowRecord r) {
-        List<String> k = new ArrayList<>(List.of(keys.versions(), keys.names(), keys.ids(), keys.name(r.flowName()),
-                keys.deadlines(), keys.leases(), keys.retain()));
-        for (FlowStatus s : Keys.STATUSES) {
-            k.add(keys.status(s));
-        }
-        return Scripts.SYNC.run(c, ScriptOutputType.INTEGER, k.toArray(String[]::new),
-                        args(r.id(), r.version(), r.status().ordinal(), deadlineScore(r), leaseScore(r),
-                                expireAt(r), r.flowName()))
+        return Scripts.SYNC.run(c, ScriptOutputType.INTEGER, keys.indexKeys(r.flowName()).toArray(String[]::new),
+                        args(indexArgs(r, expireAt(r)).toArray()))
                 .then();
+    }
+
+    /**
+     * The arguments {@link Scripts#SYNC} and the standalone write scripts start with: flow id, version, status
+     * ordinal, deadline score, lease score, expire-at (the {@code retain} score), flow name.
+     */
+    private static List<@Nullable Object> indexArgs(FlowRecord r, @Nullable Long expireAt) {
+        List<@Nullable Object> a = new ArrayList<>();
+        a.add(r.id());
+        a.add(r.version());
+        a.add(r.status().ordinal());
+        a.add(deadlineScore(r));
+        a.add(leaseScore(r));
+        a.add(expireAt);
+        a.add(r.flowName());
+        return a;
     }
 
     /** Removes a flow from every global index; looks its name up when not given. */
@@ -684,16 +954,51 @@ public final class RedisStore implements StateStore {
     private Mono<FlowRecord> load(RedisClusterReactiveCommands<String, byte[]> c, String flowId) {
         return c.hgetall(keys.record(flowId))
                 .collectMap(KeyValue::getKey, KeyValue::getValue)
-                .filter(m -> !m.isEmpty() && !m.containsKey(RecordCodec.ABORTED))
-                .map(RecordCodec::decode);
+                .flatMap(m -> Mono.justOrEmpty(decode(m)));
+    }
+
+    /**
+     * A record from its hash fields, or {@code null} for no record (no fields, or a tombstone). A standalone store
+     * remembers what it read ({@link KnownRecords}).
+     */
+    private @Nullable FlowRecord decode(Map<String, byte[]> fields) {
+        if (fields.isEmpty() || fields.containsKey(RecordCodec.ABORTED)) {
+            return null;
+        }
+        FlowRecord r = RecordCodec.decode(fields);
+        if (standalone) {
+            known.put(r);
+        }
+        return r;
     }
 
     /**
      * Follows a lookup hint to its record and keeps it only if {@code holds}; a hint still pending (its insert died
-     * between writing the record and settling) is settled on the way.
+     * between writing the record and settling) is settled on the way. Standalone: one script
+     * ({@link Scripts#FOLLOW_ONE}); cluster: the hint and the record live in different slots, two commands.
      */
     private Mono<FlowRecord> follow(RedisClusterReactiveCommands<String, byte[]> c, String hintKey,
             Predicate<FlowRecord> holds) {
+        if (standalone) {
+            return Scripts.FOLLOW_ONE.<List<Object>>run(c, ScriptOutputType.MULTI, new String[] {hintKey},
+                            args(keys.recordPrefix(), Keys.RECORD_SUFFIX))
+                    .flatMap(reply -> {
+                        if (reply.isEmpty()) {
+                            return Mono.empty();
+                        }
+                        String value = utf8((byte[]) reply.get(0));
+                        Map<String, byte[]> fields = new HashMap<>();
+                        for (int i = 1; i + 1 < reply.size(); i += 2) {
+                            fields.put(utf8((byte[]) reply.get(i)), (byte[]) reply.get(i + 1));
+                        }
+                        FlowRecord r = decode(fields);
+                        if (r == null || !holds.test(r)) {
+                            return Mono.empty();
+                        }
+                        return value.startsWith("?") ? bestEffort(settleFor(c, hintKey, r), "settle").thenReturn(r)
+                                : Mono.just(r);
+                    });
+        }
         return c.get(hintKey).flatMap(value -> {
             String v = utf8(value);
             boolean pending = v.startsWith("?");
@@ -993,7 +1298,8 @@ public final class RedisStore implements StateStore {
             } else {
                 connector = RedisConnector.standalone(Objects.requireNonNull(client), redisUri, connections);
             }
-            return new RedisStore(connector, new Keys(keyPrefix), retentionTtl ? retentionTtlMargin : null);
+            return new RedisStore(connector, new Keys(keyPrefix), retentionTtl ? retentionTtlMargin : null,
+                    clusterClient == null);
         }
     }
 

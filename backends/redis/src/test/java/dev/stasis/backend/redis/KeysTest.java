@@ -38,6 +38,17 @@ class KeysTest {
     }
 
     @Test
+    void indexKeysComeInTheOrderTheIndexScriptsTakeThem() {
+        assertThat(keys.indexKeys("f")).containsExactly("stasis:{stasis}:ver", "stasis:{stasis}:names",
+                "stasis:{stasis}:ids", "stasis:{stasis}:name:f", "stasis:{stasis}:deadlines", "stasis:{stasis}:leases",
+                "stasis:{stasis}:retain", "stasis:{stasis}:status:SUSPENDED", "stasis:{stasis}:status:RUNNING",
+                "stasis:{stasis}:status:COMPLETED", "stasis:{stasis}:status:FAILED", "stasis:{stasis}:status:CANCELLED",
+                "stasis:{stasis}:status:EXPIRED");
+        assertThat(Scripts.LAST_INDEX).isEqualTo(1 + keys.indexKeys("f").size());
+        assertThat(keys.recordPrefix() + "0190abc" + Keys.RECORD_SUFFIX).isEqualTo(keys.record("0190abc"));
+    }
+
+    @Test
     void prefixMustBeAUsableHashTag() {
         assertThatThrownBy(() -> new Keys("")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new Keys("a{b")).isInstanceOf(IllegalArgumentException.class);

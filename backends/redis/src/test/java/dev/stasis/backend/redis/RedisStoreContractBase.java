@@ -91,23 +91,23 @@ abstract class RedisStoreContractBase extends AbstractStateStoreContractTest {
 
     // ------------------------------------------------------------------ helpers
 
-    private static <T> Mono<T> par(Mono<T> mono) {
+    static <T> Mono<T> par(Mono<T> mono) {
         return mono.subscribeOn(Schedulers.parallel());
     }
 
-    private static <T> Flux<T> par(Flux<T> flux) {
+    static <T> Flux<T> par(Flux<T> flux) {
         return flux.subscribeOn(Schedulers.parallel());
     }
 
-    private static String hash() {
+    static String hash() {
         return ResumeKeys.hash(ResumeKeys.generate());
     }
 
-    private static Instant nowMillis() {
+    static Instant nowMillis() {
         return Instant.ofEpochMilli(System.currentTimeMillis());
     }
 
-    private static FlowRecord record(String name, FlowStatus status, Instant created, String... hashes) {
+    static FlowRecord record(String name, FlowStatus status, Instant created, String... hashes) {
         List<WaitRecord> waits = new java.util.ArrayList<>();
         for (String h : hashes) {
             waits.add(new WaitRecord(h, "w-" + h.substring(0, 4), created.plusSeconds(60), WaitRecord.Status.PENDING));
@@ -129,7 +129,7 @@ abstract class RedisStoreContractBase extends AbstractStateStoreContractTest {
                 .build();
     }
 
-    private static byte[] bytes(String s) {
+    static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
