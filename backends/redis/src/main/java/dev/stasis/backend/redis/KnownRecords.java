@@ -16,7 +16,8 @@ import org.jspecify.annotations.Nullable;
  * <p>Only a guess, never trusted: the scripts check it against the stored record and, when it is wrong or missing,
  * change nothing and name what they need, and the store runs them again (see {@link Scripts}). So a stale or evicted
  * entry costs one more round trip, never correctness. Bounded: past {@code capacity} entries, those not touched during
- * the last {@code capacity / 2} updates are dropped. Non-blocking (a {@link ConcurrentHashMap}, no locks).
+ * the last {@code capacity / 2} updates are dropped (by whichever caller crosses the bound; the others skip). Safe on
+ * non-blocking threads: a {@link ConcurrentHashMap} and atomics, no lock a caller could wait for.
  */
 final class KnownRecords {
 
