@@ -101,7 +101,7 @@ public final class PersistenceHub {
     private final Map<String, Inflight> inflight = new ConcurrentHashMap<>();
     private static final int MAX_WARNED = 10_000;
     /** The most records one sweep read asks for when it has to look past records this hub cannot run. */
-    static final int MAX_SWEEP_WINDOW = 10_000;
+    public static final int MAX_SWEEP_WINDOW = 10_000;
     private final java.util.concurrent.atomic.AtomicBoolean windowWarned = new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.Set<String> warnedUnregistered = ConcurrentHashMap.newKeySet();
 
@@ -1169,10 +1169,13 @@ public final class PersistenceHub {
 
     /**
      * One sweep: fires overdue waits and recovers orphaned flows, in batches, until none are left (so a backlog
-     * drains without loading it all at once).
+     * drains without loading it all at once). Due records this hub cannot run (flows it has not registered, such as
+     * another application's on a shared store, or a version it no longer has) are left untouched for a hub that can;
+     * the sweep reads past them, asking for up to {@value #MAX_SWEEP_WINDOW} records per call when they pile up, so
+     * they do not hold up the records behind them.
      *
-     * @param batchSize records per store call
-     * @return how many records were handled
+     * @param batchSize records per store call (at least 1)
+     * @return how many records were handled by this hub; an {@link IllegalArgumentException} for a batch size below 1
      */
     public Mono<Long> sweep(int batchSize) {
         if (batchSize < 1) {
