@@ -59,6 +59,9 @@ class InboxBrowserIT {
         browser.type("#token", Fixture.ADMIN_TOKEN);
         browser.click("button[type=submit]");
 
+        // each click below navigates: wait for an element only the next page has (the implicit wait), so that no
+        // element of the page being left is read (a stale element, seen once in CI)
+        browser.find("table.inbox");
         assertThat(browser.text("h1")).isEqualTo("Pending approvals");
         assertThat(browser.currentUrl()).isEqualTo(origin + "/inbox");
         assertThat(browser.text("table.inbox")).contains("Manager approval").contains("department finance")
@@ -66,6 +69,7 @@ class InboxBrowserIT {
         browser.screenshot(target.resolve("inbox-list.png"));
 
         browser.click("a.wait-link[href*='" + s.flowId() + "']");
+        browser.find("form.wait-form");
         assertThat(browser.text("h1")).startsWith("purchase");
         browser.click("select[name='field.approved'] option[value='true']");
         browser.type("input[name='field.approver']", "Ann Approver");
@@ -73,6 +77,7 @@ class InboxBrowserIT {
         browser.screenshot(target.resolve("inbox-form.png"));
         browser.click("form.wait-form button[type=submit]");
 
+        browser.find("pre.output");
         assertThat(browser.text("h1")).isEqualTo("Flow completed");
         assertThat(browser.text("pre.output")).contains("\"approvedBy\" : \"Ann Approver\"")
                 .contains("\"orderId\" : \"PO-4711\"");
