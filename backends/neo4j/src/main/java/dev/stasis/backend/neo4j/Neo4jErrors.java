@@ -33,6 +33,18 @@ final class Neo4jErrors {
     /** The status code of a uniqueness constraint violation. */
     static final String CONSTRAINT_VIOLATION = "Neo.ClientError.Schema.ConstraintValidationFailed";
 
+    /**
+     * Status codes a schema statement gets when an instance provisioning at the same moment created the same rule
+     * first: {@code CREATE … IF NOT EXISTS} checks for the rule before it takes the schema lock, so two concurrent
+     * creations can both pass the check and the later one fails at commit.
+     */
+    private static final java.util.Set<String> SCHEMA_RULE_RACE = java.util.Set.of(
+            "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+            "Neo.ClientError.Schema.IndexAlreadyExists",
+            "Neo.ClientError.Schema.ConstraintAlreadyExists",
+            "Neo.ClientError.Schema.IndexWithNameAlreadyExists",
+            "Neo.ClientError.Schema.ConstraintWithNameAlreadyExists");
+
     private static final Pattern PROPERTY = Pattern.compile("property `([^`]+)`");
 
     private Neo4jErrors() {}
@@ -66,6 +78,23 @@ final class Neo4jErrors {
      */
     static boolean isConstraintViolation(Throwable e) {
         return e instanceof ClientException ce && CONSTRAINT_VIOLATION.equals(ce.code());
+    }
+
+    /**
+     * Whether a schema statement lost a race with an equivalent statement of another instance. Running the same
+     * {@code IF NOT EXISTS} statement again then finds the rule and does nothing (or, if a different rule holds the
+     * name, fails again with a real error).
+     *
+     * @param error the error, possibly wrapped
+     * @return whether it is such a race
+     */
+    static boolean isSchemaRuleRace(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof ClientException ce && ce.code() != null && SCHEMA_RULE_RACE.contains(ce.code())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -26,6 +26,7 @@ import org.neo4j.driver.reactivestreams.ReactiveTransactionContext;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
 
 /**
  * A {@link StateStore} on Neo4j 5 or later, through the reactive sessions of the Neo4j Java driver.
@@ -34,7 +35,10 @@ import reactor.core.publisher.Mono;
  * correlationId, leaseOwner, leaseExpiresAt, retainUntil, meta.<key>…, state, digest})} with one
  * {@code -[:AWAITS]->(:Wait {keyHash, awaitId, deadline, status, ordinal})} per wait. Instants are epoch
  * milliseconds; absent values are absent properties. {@link #provision()} creates uniqueness constraints on
- * {@code Flow.id}, {@code Flow.correlationId} and {@code Wait.keyHash} and range indexes for the queries.
+ * {@code Flow.id}, {@code Flow.correlationId} and {@code Wait.keyHash} and range indexes for the queries. Any
+ * number of instances may provision at once: the server's {@code IF NOT EXISTS} checks for a rule before it takes the
+ * schema lock, so an instance that loses that race gets {@code EquivalentSchemaRuleAlreadyExists}; the store runs
+ * the statement again, which then finds the rule.
  *
  * <p>Every write is one Cypher statement in a managed write transaction ({@code executeWrite}), which the driver
  * retries on transient errors only. The compare-and-set locks the flow node before it checks the version, so it is
@@ -56,6 +60,9 @@ public final class Neo4jStore implements StateStore {
 
     /** How many times a torn read is read again before the call fails as transient. */
     private static final int TORN_READ_ATTEMPTS = 5;
+
+    /** How often a schema statement is run again after losing a race with another instance's identical one. */
+    private static final int SCHEMA_RACE_RETRIES = 5;
 
     private final Driver driver;
     private final @Nullable String database;
@@ -94,7 +101,11 @@ public final class Neo4jStore implements StateStore {
     @Override
     public Mono<Void> provision() {
         return Flux.fromIterable(cypher.schema().values())
-                .concatMap(statement -> write("provision", tx -> consume(tx, statement, Map.of())))
+                .concatMap(statement -> write("provision", tx -> consume(tx, statement, Map.of()))
+                        // another instance created the same rule between our check and our commit: run the
+                        // IF NOT EXISTS statement again, which now finds it (a few times, for a crowd of instances)
+                        .retryWhen(Retry.max(SCHEMA_RACE_RETRIES).filter(Neo4jErrors::isSchemaRuleRace)
+                                .onRetryExhaustedThrow((spec, signal) -> signal.failure())))
                 .then(write("provision", tx -> consume(tx, "CALL db.awaitIndexes(300)", Map.of())))
                 .then();
     }

@@ -42,6 +42,20 @@ class Neo4jErrorsTest {
     }
 
     @Test
+    @DisplayName("a schema rule created by another instance first is recognised, also when mapped; other errors are not")
+    void schemaRuleRace() {
+        ClientException race = clientError("Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+                "An equivalent index already exists");
+        assertThat(Neo4jErrors.isSchemaRuleRace(race)).isTrue();
+        assertThat(Neo4jErrors.isSchemaRuleRace(Neo4jErrors.map("provision", race))).isTrue();
+        assertThat(Neo4jErrors.isSchemaRuleRace(
+                clientError("Neo.ClientError.Schema.ConstraintWithNameAlreadyExists", "name taken"))).isTrue();
+        assertThat(Neo4jErrors.isSchemaRuleRace(clientError(Neo4jErrors.CONSTRAINT_VIOLATION, "dup"))).isFalse();
+        assertThat(Neo4jErrors.isSchemaRuleRace(clientError("Neo.ClientError.Statement.SyntaxError", "x"))).isFalse();
+        assertThat(Neo4jErrors.isSchemaRuleRace(new ServiceUnavailableException("refused"))).isFalse();
+    }
+
+    @Test
     @DisplayName("a uniqueness violation is a duplicate naming the field, never the value")
     void duplicates() {
         StorageException e = Neo4jErrors.map("insert", clientError(Neo4jErrors.CONSTRAINT_VIOLATION,
