@@ -229,31 +229,23 @@ class Neo4jStoreBehaviourIT {
     @Test
     @DisplayName("sixteen instances provisioning an empty database at once all succeed (the server's IF NOT EXISTS race is absorbed)")
     void concurrentFirstProvision() {
-        // Sixteen drivers (sixteen connections) so that the statements really run at once; eight on one machine did
-        // not reproduce the server's race in 5 rounds, sixteen failed the first round before the fix.
-        List<Driver> drivers = new java.util.ArrayList<>();
-        try {
-            for (int i = 0; i < 16; i++) {
-                drivers.add(HarnessServer.newDriver());
+        // Sixteen at once on the driver's pool: eight at once did not reproduce the server's race in 5 rounds,
+        // sixteen failed the first round before the fix.
+        for (int round = 0; round < 5; round++) {
+            String prefix = "Prov" + UUID.randomUUID().toString().substring(0, 8) + "_";
+            try {
+                reactor.core.publisher.Flux.range(0, 16)
+                        .map(i -> Neo4jStore.builder(driver).labelPrefix(prefix).build())
+                        .flatMap(s -> s.provision().subscribeOn(reactor.core.scheduler.Schedulers.parallel()), 16)
+                        .then()
+                        .as(StepVerifier::create)
+                        .verifyComplete();
+                Neo4jStore.builder(driver).labelPrefix(prefix).build().health().as(StepVerifier::create)
+                        .assertNext(h -> assertThat(h.provisioned()).isTrue())
+                        .verifyComplete();
+            } finally {
+                Neo4jStoreIT.SideChannel.dropAll(driver, prefix);
             }
-            for (int round = 0; round < 5; round++) {
-                String prefix = "Prov" + UUID.randomUUID().toString().substring(0, 8) + "_";
-                try {
-                    reactor.core.publisher.Flux.fromIterable(drivers)
-                            .map(d -> Neo4jStore.builder(d).labelPrefix(prefix).build())
-                            .flatMap(s -> s.provision().subscribeOn(reactor.core.scheduler.Schedulers.parallel()), 64)
-                            .then()
-                            .as(StepVerifier::create)
-                            .verifyComplete();
-                    Neo4jStore.builder(driver).labelPrefix(prefix).build().health().as(StepVerifier::create)
-                            .assertNext(h -> assertThat(h.provisioned()).isTrue())
-                            .verifyComplete();
-                } finally {
-                    Neo4jStoreIT.SideChannel.dropAll(driver, prefix);
-                }
-            }
-        } finally {
-            drivers.forEach(Driver::close);
         }
     }
 
