@@ -10,6 +10,7 @@ import dev.stasis.spi.StoreHealth;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.pool.PoolMetrics;
+import io.r2dbc.postgresql.codec.Json;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
@@ -20,10 +21,13 @@ import io.r2dbc.spi.Row;
 import io.r2dbc.spi.RowMetadata;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BiFunction;
 import java.util.function.Function;
@@ -86,6 +90,13 @@ public final class PostgresStore implements StateStore {
     private final Duration acquireTimeout;
     private final Duration guard;
     private final boolean autoProvision;
+    private final GroupCommit<FlowRecord, Void> inserts;
+    private final GroupCommit<Swap, Boolean> swaps;
+    private final GroupCommit<String, FlowRecord> keyLookups;
+    private final boolean batchStatementsAlways;
+
+    /** One compare-and-set request. */
+    private record Swap(long expectedVersion, FlowRecord next) {}
 
     private PostgresStore(ConnectionFactory connections, @Nullable ConnectionPool ownedPool, Builder b) {
         this.connections = connections;
@@ -94,6 +105,13 @@ public final class PostgresStore implements StateStore {
         this.acquireTimeout = b.acquireTimeout;
         this.guard = b.statementTimeout.plus(GUARD_GRACE);
         this.autoProvision = b.provision;
+        this.batchStatementsAlways = b.batchStatementsAlways;
+        int concurrency = b.writeConcurrency > 0
+                ? b.writeConcurrency
+                : ownedPool != null ? Math.max(1, b.maxPoolSize / 2) : Builder.DEFAULT_WRITE_CONCURRENCY;
+        this.inserts = new GroupCommit<>(this::runInserts, FlowRecord::id, b.maxBatch, concurrency);
+        this.swaps = new GroupCommit<>(this::runSwaps, swap -> swap.next().id(), b.maxBatch, concurrency);
+        this.keyLookups = new GroupCommit<>(this::runKeyLookups, null, b.maxBatch, concurrency);
     }
 
     /**
@@ -196,7 +214,8 @@ public final class PostgresStore implements StateStore {
     // ------------------------------------------------------------------ the SPI
 
     /**
-     * Inserts the record and its key hashes in one statement.
+     * Inserts the record and its key hashes in one statement, shared with the inserts that arrive while earlier ones
+     * are in flight (group commit, see the class documentation).
      *
      * @param record the record
      * @return completes when committed; {@link DuplicateRecordException} on a duplicate flow id, correlation id or
@@ -205,7 +224,32 @@ public final class PostgresStore implements StateStore {
     @Override
     public Mono<Void> insert(FlowRecord record) {
         Objects.requireNonNull(record, "record");
-        return withConnection("insert", c -> update(c, sql.insert, RecordCodec.insertParams(record))).then();
+        return inserts.submit(record);
+    }
+
+    private Mono<List<GroupCommit.Outcome<Void>>> runInserts(List<FlowRecord> batch) {
+        if (batch.size() == 1 && !batchStatementsAlways) {
+            // alone: the plain statement, which the server runs faster than the batch form
+            return withConnection("insert", c -> update(c, sql.insert, RecordCodec.insertParams(batch.get(0))))
+                    .then(Mono.fromSupplier(() -> List.of(GroupCommit.Outcome.<Void>ok(null))))
+                    .onErrorResume(e -> Mono.just(List.of(GroupCommit.Outcome.failed(e))));
+        }
+        Mono<List<GroupCommit.Outcome<Void>>> all = withConnection("insert", c -> update(c, sql.insertBatch,
+                        List.of(Json.of(RecordCodec.batchJson(batch, null)))))
+                .then(Mono.fromSupplier(() -> {
+                    List<GroupCommit.Outcome<Void>> ok = new ArrayList<>(batch.size());
+                    batch.forEach(r -> ok.add(GroupCommit.Outcome.ok(null)));
+                    return ok;
+                }));
+        if (batch.size() == 1) {
+            return all.onErrorResume(e -> Mono.just(List.of(GroupCommit.Outcome.failed(e))));
+        }
+        // one record failed the statement (a duplicate, say) and rolled all of it back: each alone, so that only that
+        // record's caller gets the error
+        return all.onErrorResume(PostgresStore::answeredAndRolledBack, e -> Flux.fromIterable(batch)
+                .concatMap(r -> runInserts(List.of(r)))
+                .map(one -> one.get(0))
+                .collectList());
     }
 
     /**
@@ -221,7 +265,8 @@ public final class PostgresStore implements StateStore {
     }
 
     /**
-     * Finds a record through the primary key of the key-hash table.
+     * Finds a record through the primary key of the key-hash table; lookups that arrive while others are in flight
+     * share one statement ({@code key_hash = ANY(…)}).
      *
      * @param keyHash the SHA-256 hex of a resume key
      * @return the record whose current waits hold the hash, or empty
@@ -229,9 +274,44 @@ public final class PostgresStore implements StateStore {
     @Override
     public Mono<FlowRecord> findByKeyHash(String keyHash) {
         Objects.requireNonNull(keyHash, "keyHash");
-        return withConnection("findByKeyHash", c -> records(c, sql.findByKeyHash, List.of(keyHash)))
-                .filter(r -> r.keyHashes().contains(keyHash))
-                .singleOrEmpty();
+        return keyLookups.submit(keyHash);
+    }
+
+    private Mono<List<GroupCommit.Outcome<FlowRecord>>> runKeyLookups(List<String> hashes) {
+        if (hashes.size() == 1 && !batchStatementsAlways) {
+            String hash = hashes.get(0);
+            return withConnection("findByKeyHash", c -> rows(c, sql.findByKeyHash, List.of(hash),
+                            (row, md) -> decodeOutcome(row)))
+                    .filter(o -> o.value() == null || o.value().keyHashes().contains(hash))
+                    .next()
+                    .defaultIfEmpty(GroupCommit.Outcome.ok(null))
+                    .map(List::of);
+        }
+        return withConnection("findByKeyHash", c -> rows(c, sql.findByKeyHashes,
+                        List.of((Object) hashes.toArray(new String[0])),
+                        (row, md) -> Map.entry(Objects.requireNonNull(row.get("matched", String.class)),
+                                decodeOutcome(row))))
+                .collectMap(Map.Entry::getKey, Map.Entry::getValue)
+                .map(found -> {
+                    List<GroupCommit.Outcome<FlowRecord>> outcomes = new ArrayList<>(hashes.size());
+                    for (String h : hashes) {
+                        GroupCommit.Outcome<FlowRecord> o = found.get(h);
+                        // the index row must agree with the record's current waits
+                        outcomes.add(o == null || (o.value() != null && !o.value().keyHashes().contains(h))
+                                ? GroupCommit.Outcome.ok(null)
+                                : o);
+                    }
+                    return outcomes;
+                });
+    }
+
+    /** A row as a record, or the error of that row alone (a record that cannot be read fails only its lookups). */
+    private static GroupCommit.Outcome<FlowRecord> decodeOutcome(Row row) {
+        try {
+            return GroupCommit.Outcome.ok(RecordCodec.decode(row));
+        } catch (RuntimeException e) {
+            return GroupCommit.Outcome.failed(e);
+        }
     }
 
     /**
@@ -259,11 +339,57 @@ public final class PostgresStore implements StateStore {
     @Override
     public Mono<Boolean> compareAndSet(long expectedVersion, FlowRecord next) {
         Objects.requireNonNull(next, "next");
-        return withConnection("compareAndSet", c -> rows(c, sql.compareAndSet,
-                        RecordCodec.compareAndSetParams(expectedVersion, next), (row, md) -> count(row)))
-                .singleOrEmpty()
-                .map(n -> n > 0)
-                .defaultIfEmpty(false);
+        return swaps.submit(new Swap(expectedVersion, next));
+    }
+
+    private Mono<List<GroupCommit.Outcome<Boolean>>> runSwaps(List<Swap> batch) {
+        if (batch.size() == 1 && !batchStatementsAlways) {
+            Swap one = batch.get(0);
+            return withConnection("compareAndSet", c -> rows(c, sql.compareAndSet,
+                            RecordCodec.compareAndSetParams(one.expectedVersion(), one.next()),
+                            (row, md) -> count(row)))
+                    .singleOrEmpty()
+                    .map(n -> List.of(GroupCommit.Outcome.ok(n > 0)))
+                    .defaultIfEmpty(List.of(GroupCommit.Outcome.ok(false)))
+                    .onErrorResume(e -> Mono.just(List.of(GroupCommit.Outcome.failed(e))));
+        }
+        List<FlowRecord> records = new ArrayList<>(batch.size());
+        long[] expected = new long[batch.size()];
+        for (int i = 0; i < batch.size(); i++) {
+            records.add(batch.get(i).next());
+            expected[i] = batch.get(i).expectedVersion();
+        }
+        Mono<List<GroupCommit.Outcome<Boolean>>> all = withConnection("compareAndSet", c -> rows(c,
+                        sql.compareAndSetBatch, List.of(Json.of(RecordCodec.batchJson(records, expected))),
+                        (row, md) -> Objects.requireNonNull(row.get(0, String.class))))
+                .collect(HashSet<String>::new, Set::add)
+                .map(applied -> {
+                    List<GroupCommit.Outcome<Boolean>> outcomes = new ArrayList<>(batch.size());
+                    for (FlowRecord r : records) {
+                        outcomes.add(GroupCommit.Outcome.ok(applied.contains(r.id())));
+                    }
+                    return outcomes;
+                });
+        if (batch.size() == 1) {
+            return all.onErrorResume(e -> Mono.just(List.of(GroupCommit.Outcome.failed(e))));
+        }
+        return all.onErrorResume(PostgresStore::answeredAndRolledBack, e -> Flux.fromIterable(batch)
+                .concatMap(swap -> runSwaps(List.of(swap)))
+                .map(one -> one.get(0))
+                .collectList());
+    }
+
+    /**
+     * Whether a failed batch statement certainly changed nothing and may be run again record by record: the server
+     * answered with an error of the statement (a constraint, a deadlock, a serialization failure, bad data), not of
+     * the connection, a timeout or a shutdown, after which the outcome is unknown and the callers must re-read.
+     */
+    private static boolean answeredAndRolledBack(Throwable e) {
+        String state = PgErrors.sqlState(e);
+        if (state == null) {
+            return false;
+        }
+        return "40001".equals(state) || "40P01".equals(state) || !PgErrors.isTransient(e, state);
     }
 
     /**
@@ -370,10 +496,25 @@ public final class PostgresStore implements StateStore {
                 });
     }
 
+    /** How many statements and records group commit sent so far (health details; tests). */
+    record Batching(long insertStatements, long inserts, long compareAndSetStatements, long compareAndSets,
+            long keyLookupStatements, long keyLookups) {}
+
+    Batching batching() {
+        return new Batching(inserts.batches(), inserts.requests(), swaps.batches(), swaps.requests(),
+                keyLookups.batches(), keyLookups.requests());
+    }
+
     private Map<String, String> baseDetails() {
         Map<String, String> details = new LinkedHashMap<>();
         details.put("schema", sql.schemaName);
         details.put("table", sql.tableName);
+        Batching b = batching();
+        details.put("groupCommit.insert", b.inserts() + " records in " + b.insertStatements() + " statements");
+        details.put("groupCommit.compareAndSet",
+                b.compareAndSets() + " records in " + b.compareAndSetStatements() + " statements");
+        details.put("groupCommit.findByKeyHash",
+                b.keyLookups() + " lookups in " + b.keyLookupStatements() + " statements");
         if (connections instanceof ConnectionPool pool) {
             pool.getMetrics().ifPresent(m -> putPoolMetrics(details, m));
         }
@@ -457,6 +598,11 @@ public final class PostgresStore implements StateStore {
 
         private static final Option<String> APPLICATION_NAME = Option.valueOf("applicationName");
 
+        /** The default of {@link #maxBatch(int)}. */
+        public static final int DEFAULT_MAX_BATCH = 32;
+        /** The default of {@link #writeConcurrency(int)} on an application's connection factory. */
+        public static final int DEFAULT_WRITE_CONCURRENCY = 4;
+
         private final @Nullable ConnectionFactory connectionFactory;
         private final @Nullable ConnectionFactoryOptions urlOptions;
         private String schema = "stasis";
@@ -466,6 +612,9 @@ public final class PostgresStore implements StateStore {
         private Duration acquireTimeout = Duration.ofSeconds(10);
         private Duration statementTimeout = Duration.ofSeconds(30);
         private boolean provision = true;
+        private int maxBatch = DEFAULT_MAX_BATCH;
+        private int writeConcurrency;
+        private boolean batchStatementsAlways;
 
         private Builder(@Nullable ConnectionFactory connectionFactory, @Nullable ConnectionFactoryOptions urlOptions) {
             this.connectionFactory = connectionFactory;
@@ -551,6 +700,52 @@ public final class PostgresStore implements StateStore {
          */
         public Builder provision(boolean provision) {
             this.provision = provision;
+            return this;
+        }
+
+        /**
+         * The most records one group-commit statement writes (default {@value #DEFAULT_MAX_BATCH}); 1 turns group
+         * commit off (every insert and compare-and-set is its own statement).
+         *
+         * @param maxBatch 1 to 1000
+         * @return this builder
+         * @throws IllegalArgumentException when out of range
+         */
+        public Builder maxBatch(int maxBatch) {
+            if (maxBatch < 1 || maxBatch > 1000) {
+                throw new IllegalArgumentException("maxBatch must be between 1 and 1000, was " + maxBatch);
+            }
+            this.maxBatch = maxBatch;
+            return this;
+        }
+
+        /**
+         * How many insert statements, and separately how many compare-and-set statements, may be in flight at once
+         * (default: half of {@link #maxPoolSize(int)} for a store built from a URL, {@value
+         * #DEFAULT_WRITE_CONCURRENCY} on an application's factory). Writes that arrive while all are busy wait and
+         * go out together in the next statement; fewer slots make larger batches. The other operations are not
+         * limited by it.
+         *
+         * @param writeConcurrency at least 1
+         * @return this builder
+         * @throws IllegalArgumentException when below 1
+         */
+        public Builder writeConcurrency(int writeConcurrency) {
+            if (writeConcurrency < 1) {
+                throw new IllegalArgumentException("writeConcurrency must be at least 1, was " + writeConcurrency);
+            }
+            this.writeConcurrency = writeConcurrency;
+            return this;
+        }
+
+        /**
+         * Tests only: send even a lone insert, compare-and-set or key lookup as the group-commit statement, so that
+         * the contract suite covers that statement in full.
+         *
+         * @return this builder
+         */
+        Builder batchStatementsAlways() {
+            this.batchStatementsAlways = true;
             return this;
         }
 

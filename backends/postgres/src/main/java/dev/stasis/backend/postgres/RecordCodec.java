@@ -1,6 +1,8 @@
 package dev.stasis.backend.postgres;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,9 +14,11 @@ import dev.stasis.spi.FlowRecord;
 import dev.stasis.spi.WaitRecord;
 import io.r2dbc.spi.Row;
 import io.r2dbc.spi.Statement;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -109,6 +113,89 @@ final class RecordCodec {
         return s == null ? new Null(String.class) : s;
     }
 
+    /**
+     * The document of {@link Sql#insertBatch} or {@link Sql#compareAndSetBatch}: a JSON array with one object per
+     * record, each holding every column ({@code expected} only for a compare-and-set, {@code correlation_id} only for
+     * an insert), instants as epoch milliseconds, {@code metadata} and {@code waits} as the JSON they are stored as,
+     * {@code await_ids}, the sealed {@code state} in base64 and the wait {@code keys}. Written with Jackson's streaming
+     * generator: one bind value per statement instead of sixteen per record.
+     *
+     * @param records the records
+     * @param expectedVersions the expected versions, in the same order, for a compare-and-set; null for an insert
+     * @return UTF-8 JSON
+     */
+    static byte[] batchJson(List<FlowRecord> records, long @Nullable [] expectedVersions) {
+        ByteArrayBuilder out = new ByteArrayBuilder(records.size() * 2048);
+        try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+            g.writeStartArray();
+            for (int i = 0; i < records.size(); i++) {
+                FlowRecord r = records.get(i);
+                g.writeStartObject();
+                g.writeStringField("id", r.id());
+                if (expectedVersions != null) {
+                    g.writeNumberField("expected", expectedVersions[i]);
+                }
+                g.writeStringField("flow_name", r.flowName());
+                g.writeNumberField("flow_version", r.flowVersion());
+                g.writeStringField("status", r.status().name());
+                g.writeNumberField("version", r.version());
+                millisField(g, "created_at", r.createdAt());
+                millisField(g, "updated_at", r.updatedAt());
+                millisField(g, "deadline", r.deadline());
+                if (expectedVersions == null && r.correlationId() != null) {
+                    g.writeStringField("correlation_id", r.correlationId());
+                }
+                if (r.leaseOwner() != null) {
+                    g.writeStringField("lease_owner", r.leaseOwner());
+                }
+                millisField(g, "lease_expires_at", r.leaseExpiresAt());
+                millisField(g, "retain_until", r.retainUntil());
+                g.writeObjectFieldStart("metadata");
+                for (Map.Entry<String, String> e : new TreeMap<>(r.metadata()).entrySet()) {
+                    g.writeStringField(e.getKey(), e.getValue());
+                }
+                g.writeEndObject();
+                g.writeArrayFieldStart("waits");
+                for (WaitRecord w : r.waits()) {
+                    g.writeStartObject();
+                    g.writeStringField("keyHash", w.keyHash());
+                    g.writeStringField("awaitId", w.awaitId());
+                    if (w.deadline() == null) {
+                        g.writeNullField("deadline");
+                    } else {
+                        g.writeStringField("deadline", Sql.millis(w.deadline()).toString());
+                    }
+                    g.writeStringField("status", w.status().name());
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+                g.writeArrayFieldStart("await_ids");
+                for (String id : awaitIds(r.waits())) {
+                    g.writeString(id);
+                }
+                g.writeEndArray();
+                g.writeFieldName("state");
+                g.writeBinary(r.state());
+                g.writeArrayFieldStart("keys");
+                for (String h : r.keyHashes()) {
+                    g.writeString(h);
+                }
+                g.writeEndArray();
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        } catch (IOException e) {
+            throw new StorageException("cannot encode a batch of records", e);
+        }
+        return out.toByteArray();
+    }
+
+    private static void millisField(JsonGenerator g, String name, @Nullable Instant t) throws IOException {
+        if (t != null) {
+            g.writeNumberField(name, t.toEpochMilli());
+        }
+    }
+
     /** The distinct await ids, in wait order. */
     static String[] awaitIds(List<WaitRecord> waits) {
         Set<String> ids = new LinkedHashSet<>();
@@ -147,7 +234,16 @@ final class RecordCodec {
                 row.get("lease_expires_at", Instant.class),
                 row.get("retain_until", Instant.class),
                 metadata(id, required(row.get("metadata", String.class), "metadata")),
-                required(row.get("state", byte[].class), "state"));
+                state(id, required(row.get("state", String.class), "state")));
+    }
+
+    /** The sealed state from the base64 text of {@link Sql#COLUMNS} (PostgreSQL breaks it into lines of 76). */
+    private static byte[] state(String flowId, String base64) {
+        try {
+            return Base64.getMimeDecoder().decode(base64);
+        } catch (IllegalArgumentException e) {
+            throw new StorageException("flow " + flowId + ": cannot read its stored state", e);
+        }
     }
 
     private static <T> T required(@Nullable T value, String column) {

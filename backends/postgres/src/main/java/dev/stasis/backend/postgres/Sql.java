@@ -46,10 +46,14 @@ final class Sql {
     private static final int MAX_IDENTIFIER_LENGTH = 63;
     private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]*");
 
-    /** The columns of a flow row, in the order {@link RecordCodec#decode} reads them, qualified by alias {@code f}. */
+    /**
+     * The columns of a flow row, in the order {@link RecordCodec#decode} reads them, qualified by alias {@code f}. The
+     * sealed state travels as base64 text: the driver decodes a bytea column from hex with a regular expression over
+     * the whole value, several times the cost of a base64 decode.
+     */
     static final String COLUMNS = "f.id, f.flow_name, f.flow_version, f.status, f.version, f.created_at, f.updated_at,"
             + " f.deadline, f.correlation_id, f.lease_owner, f.lease_expires_at, f.retain_until,"
-            + " f.metadata::text AS metadata, f.waits::text AS waits, f.state";
+            + " f.metadata::text AS metadata, f.waits::text AS waits, encode(f.state, 'base64') AS state";
 
     final String schemaName;
     final String tableName;
@@ -65,9 +69,12 @@ final class Sql {
 
     final String insert;
     final String compareAndSet;
+    final String insertBatch;
+    final String compareAndSetBatch;
+    final String findByKeyHash;
     final String delete;
     final String findById;
-    final String findByKeyHash;
+    final String findByKeyHashes;
     final String findByCorrelationId;
     final String dueForTimeout;
     final String expiredLeases;
@@ -81,6 +88,11 @@ final class Sql {
         this.keys = schema + "." + quote(keysTableName);
         this.versions = schema + "." + quote(VERSION_TABLE);
 
+        String recordset = "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id text, expected bigint,"
+                + " flow_name text, flow_version integer, status text, version bigint, created_at bigint,"
+                + " updated_at bigint, deadline bigint, correlation_id text, lease_owner text, lease_expires_at bigint,"
+                + " retain_until bigint, metadata jsonb, waits jsonb, await_ids text[], state text, keys text[]))";
+        // One statement: the row and its key hashes, rejected as a whole by any unique violation.
         insert = "WITH f AS (INSERT INTO " + flows + " (id, flow_name, flow_version, status, version, created_at,"
                 + " updated_at, deadline, correlation_id, lease_owner, lease_expires_at, retain_until, metadata, waits,"
                 + " await_ids, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb,"
@@ -97,10 +109,41 @@ final class Sql {
                 + " i AS (INSERT INTO " + keys + " (key_hash, flow_id) SELECT h, u.id FROM u"
                 + " CROSS JOIN unnest($17::text[]) AS h ON CONFLICT (key_hash) DO NOTHING)"
                 + " SELECT count(*) FROM u";
+        // Group commit (see RecordCodec.batchJson): one statement for any number of records, one bind value. The rows
+        // and their key hashes, rejected as a whole by any unique violation.
+        insertBatch = recordset + ", f AS (INSERT INTO " + flows + " (id, flow_name, flow_version, status, version,"
+                + " created_at, updated_at, deadline, correlation_id, lease_owner, lease_expires_at, retain_until,"
+                + " metadata, waits, await_ids, state) SELECT r.id, r.flow_name, r.flow_version, r.status, r.version, "
+                + ts("r.created_at") + ", " + ts("r.updated_at") + ", " + ts("r.deadline") + ", r.correlation_id,"
+                + " r.lease_owner, " + ts("r.lease_expires_at") + ", " + ts("r.retain_until") + ", r.metadata, r.waits,"
+                + " r.await_ids, decode(r.state, 'base64') FROM r RETURNING id)"
+                + " INSERT INTO " + keys + " (key_hash, flow_id) SELECT h, r.id FROM r JOIN f ON f.id = r.id"
+                + " CROSS JOIN unnest(r.keys) AS h";
+        // Group commit: one statement for any number of distinct flows. The rows whose version matches are locked first, in id
+        // order (FOR UPDATE in a materialized CTE), so that two statements touching the same flows cannot deadlock;
+        // a row a concurrent writer holds is waited for and its version checked again once that writer commits (READ
+        // COMMITTED re-evaluation), so of any number of concurrent calls for one version at most one updates it.
+        // The key-index changes join the UPDATE's RETURNING: they happen only for the rows it updated.
+        compareAndSetBatch = recordset + ", l AS MATERIALIZED (SELECT f.id FROM " + flows + " f JOIN r ON r.id = f.id"
+                + " AND f.version = r.expected ORDER BY f.id FOR UPDATE OF f),"
+                + " u AS (UPDATE " + flows + " f SET flow_name = r.flow_name, flow_version = r.flow_version,"
+                + " status = r.status, version = r.version, created_at = " + ts("r.created_at") + ", updated_at = "
+                + ts("r.updated_at") + ", deadline = " + ts("r.deadline") + ", lease_owner = r.lease_owner,"
+                + " lease_expires_at = " + ts("r.lease_expires_at") + ", retain_until = " + ts("r.retain_until") + ","
+                + " metadata = r.metadata, waits = r.waits, await_ids = r.await_ids, state = decode(r.state, 'base64')"
+                + " FROM r WHERE f.id = r.id AND f.id IN (SELECT id FROM l) RETURNING f.id),"
+                + " k AS (SELECT r.id AS flow_id, h AS key_hash FROM r CROSS JOIN unnest(r.keys) AS h),"
+                + " d AS (DELETE FROM " + keys + " x USING u WHERE x.flow_id = u.id AND NOT EXISTS"
+                + " (SELECT 1 FROM k WHERE k.flow_id = x.flow_id AND k.key_hash = x.key_hash)),"
+                + " i AS (INSERT INTO " + keys + " (key_hash, flow_id) SELECT k.key_hash, k.flow_id FROM k"
+                + " JOIN u ON u.id = k.flow_id ON CONFLICT (key_hash) DO NOTHING)"
+                + " SELECT id FROM u";
         delete = "DELETE FROM " + flows + " WHERE id = $1 AND version = $2";
         findById = "SELECT " + COLUMNS + " FROM " + flows + " f WHERE f.id = $1";
         findByKeyHash = "SELECT " + COLUMNS + " FROM " + keys + " k JOIN " + flows + " f ON f.id = k.flow_id"
                 + " WHERE k.key_hash = $1";
+        findByKeyHashes = "SELECT " + COLUMNS + ", k.key_hash AS matched FROM " + keys + " k JOIN " + flows
+                + " f ON f.id = k.flow_id WHERE k.key_hash = ANY ($1::text[])";
         findByCorrelationId = "SELECT " + COLUMNS + " FROM " + flows + " f WHERE f.correlation_id = $1";
         dueForTimeout = "SELECT " + COLUMNS + " FROM " + flows + " f WHERE f.status = 'SUSPENDED'"
                 + " AND f.deadline <= $1 ORDER BY f.deadline, f.id LIMIT $2";
@@ -122,6 +165,11 @@ final class Sql {
                     + " characters: '" + name + "'");
         }
         return name;
+    }
+
+    /** Epoch milliseconds (bigint) to timestamptz, exactly. */
+    private static String ts(String millis) {
+        return "('epoch'::timestamptz + " + millis + " * interval '1 millisecond')";
     }
 
     /** Double-quotes an identifier (doubling embedded quotes, although validated names have none). */

@@ -15,7 +15,17 @@ class PostgresStoreIT extends AbstractStateStoreContractTest {
     @Override
     protected StateStore createStore() {
         side = PgTestSupport.SideChannel.open();
-        return PostgresStore.builder(PgTestSupport.url()).schema(schema).build();
+        return configure(PostgresStore.builder(PgTestSupport.url()).schema(schema)).build();
+    }
+
+    /**
+     * Adjusts the store's builder (for the variants of this suite).
+     *
+     * @param builder the builder on the local server and this class's schema
+     * @return the builder
+     */
+    PostgresStore.Builder configure(PostgresStore.Builder builder) {
+        return builder;
     }
 
     @Override

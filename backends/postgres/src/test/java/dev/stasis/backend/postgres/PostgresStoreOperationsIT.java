@@ -96,6 +96,89 @@ class PostgresStoreOperationsIT {
     }
 
     @Test
+    @DisplayName("group commit: concurrent inserts share statements; a duplicate fails only its own caller")
+    void groupCommitInserts() {
+        PostgresStore store = keep(builder().writeConcurrency(1).maxBatch(16).build());
+        store.provision().block(WAIT);
+        List<FlowRecord> records = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            records.add(record(hash()).toBuilder().correlationId("corr-" + i).build());
+        }
+        // one impostor reuses a correlation id: only it may fail, whatever batch it lands in
+        FlowRecord impostor = record(hash()).toBuilder().correlationId("corr-150").build();
+        List<FlowRecord> all = new ArrayList<>(records);
+        all.add(200, impostor);
+        Flux.fromIterable(all)
+                .flatMap(r -> onParallel(store.insert(r).thenReturn("ok"))
+                        .onErrorResume(DuplicateRecordException.class, e -> Mono.just("duplicate " + r.id())), 64)
+                .collectList()
+                .as(StepVerifier::create)
+                .assertNext(results -> {
+                    assertThat(results).hasSize(301);
+                    assertThat(results.stream().filter(x -> x.startsWith("duplicate"))).hasSize(1);
+                })
+                .verifyComplete();
+        long stored = side.query("SELECT count(*) FROM \"" + schema + "\".flows", row -> row.get(0, Long.class)).get(0);
+        assertThat(stored).isEqualTo(300);
+        long keys = side.query("SELECT count(*) FROM \"" + schema + "\".flows_keys", row -> row.get(0, Long.class))
+                .get(0);
+        assertThat(keys).as("the rejected record's key hash went with it").isEqualTo(300);
+        // every record that was acknowledged is really there, with its key
+        Flux.fromIterable(records)
+                .flatMap(r -> onParallel(store.findByKeyHash(r.waits().get(0).keyHash())), 64)
+                .filter(found -> records.stream().anyMatch(r -> r.id().equals(found.id())))
+                .count()
+                .as(StepVerifier::create)
+                .assertNext(n -> assertThat(n).isBetween(299L, 300L))
+                .verifyComplete();
+        PostgresStore.Batching b = store.batching();
+        assertThat(b.inserts()).isGreaterThanOrEqualTo(301);
+        assertThat(b.insertStatements()).as("inserts shared statements: " + b).isLessThan(b.inserts());
+        assertThat(b.keyLookupStatements()).as("lookups shared statements: " + b).isLessThan(b.keyLookups());
+    }
+
+    @Test
+    @DisplayName("group commit: of eight concurrent compare-and-sets per flow exactly one wins, and its keys move")
+    void groupCommitCompareAndSet() {
+        PostgresStore store = keep(builder().writeConcurrency(2).maxBatch(16).build());
+        store.provision().block(WAIT);
+        List<FlowRecord> records = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            records.add(record(hash()));
+        }
+        Flux.fromIterable(records).flatMap(r -> onParallel(store.insert(r)), 32).blockLast(WAIT);
+        record Attempt(FlowRecord next, String newHash) {}
+        List<Attempt> attempts = new ArrayList<>();
+        for (FlowRecord r : records) {
+            for (int j = 0; j < 8; j++) {
+                String h = hash();
+                attempts.add(new Attempt(r.toBuilder().version(2).status(FlowStatus.RUNNING)
+                        .waits(List.of(new WaitRecord(h, "approve", null, WaitRecord.Status.PENDING))).build(), h));
+            }
+        }
+        java.util.Collections.shuffle(attempts, new java.util.Random(7));
+        List<Attempt> winners = Flux.fromIterable(attempts)
+                .flatMap(a -> onParallel(store.compareAndSet(1, a.next())).filter(Boolean::booleanValue)
+                        .map(won -> a), 64)
+                .collectList()
+                .block(WAIT);
+        assertThat(winners).hasSize(100);
+        assertThat(winners.stream().map(a -> a.next().id()).distinct()).hasSize(100);
+        for (Attempt w : winners) {
+            FlowRecord stored = store.findById(w.next().id()).block(WAIT);
+            assertThat(stored).isNotNull();
+            assertThat(stored.version()).isEqualTo(2);
+            assertThat(stored.keyHashes()).containsExactly(w.newHash());
+        }
+        long keys = side.query("SELECT count(*) FROM \"" + schema + "\".flows_keys", row -> row.get(0, Long.class))
+                .get(0);
+        assertThat(keys).as("only the winners' hashes remain, the old ones were dropped").isEqualTo(100);
+        PostgresStore.Batching b = store.batching();
+        assertThat(b.compareAndSets()).isEqualTo(800);
+        assertThat(b.compareAndSetStatements()).as("compare-and-sets shared statements: " + b).isLessThan(800);
+    }
+
+    @Test
     @DisplayName("four fresh instances provision a new schema at the same moment; one version row, every index")
     void concurrentProvisioning() {
         List<PostgresStore> four = new ArrayList<>();
@@ -299,6 +382,7 @@ class PostgresStoreOperationsIT {
         try {
             assertPlan(sql.findById, "flows_pk", "00000000000000000000000000000007");
             assertPlan(sql.findByKeyHash, "flows_keys_pk", someHash);
+            assertPlan(sql.findByKeyHashes, "flows_keys_pk", (Object) new String[] {someHash});
             assertPlan(sql.findByCorrelationId, "flows_correlation_uq", "corr-77");
             assertPlan(sql.dueForTimeout, "flows_due_idx", now.minusSeconds(86_400), 10);
             assertPlan(sql.expiredLeases, "flows_lease_idx", now.minusSeconds(86_400), 10);
@@ -317,6 +401,9 @@ class PostgresStoreOperationsIT {
             FlowRecord next = record(hash()).toBuilder().id("00000000000000000000000000000007").version(2).build();
             List<Object> casParams = RecordCodec.compareAndSetParams(1, next);
             String casPlan = assertPlan(sql.compareAndSet, "flows_pk", casParams.toArray());
+            assertThat(casPlan).contains("flows_keys_flow_idx");
+            casPlan = assertPlan(sql.compareAndSetBatch, "flows_pk",
+                    io.r2dbc.postgresql.codec.Json.of(RecordCodec.batchJson(List.of(next), new long[] {1})));
             assertThat(casPlan).contains("flows_keys_flow_idx");
         } finally {
             side.update("RESET enable_seqscan");

@@ -119,6 +119,36 @@ class RecordCodecTest {
     }
 
     @Test
+    @DisplayName("batch document: one object per record with every column, millisecond instants, base64 state, keys")
+    void batchJson() throws Exception {
+        FlowRecord r = record();
+        FlowRecord next = record().toBuilder().id("f2").version(5).leaseOwner("hub-a").correlationId("c-1").build();
+        com.fasterxml.jackson.databind.JsonNode insert = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(RecordCodec.batchJson(List.of(r, next), null));
+        assertThat(insert).hasSize(2);
+        com.fasterxml.jackson.databind.JsonNode first = insert.get(0);
+        assertThat(first.get("id").asText()).isEqualTo(r.id());
+        assertThat(first.has("expected")).isFalse();
+        assertThat(first.get("status").asText()).isEqualTo("SUSPENDED");
+        assertThat(first.get("created_at").asLong()).isEqualTo(Instant.parse("2026-05-06T07:08:09.123Z").toEpochMilli());
+        assertThat(first.has("correlation_id")).isFalse();
+        assertThat(first.has("lease_expires_at")).isFalse();
+        assertThat(first.get("await_ids").get(0).asText()).isEqualTo("approve \"quoted\" ünïcode");
+        assertThat(java.util.Base64.getDecoder().decode(first.get("state").asText())).containsExactly(1, 2, 3);
+        assertThat(first.get("keys").get(0).asText()).isEqualTo(H1);
+        assertThat(first.get("keys").get(1).asText()).isEqualTo(H2);
+        assertThat(first.get("waits").toString()).isEqualTo(RecordCodec.waitsJson(r.waits()));
+        assertThat(insert.get(1).get("correlation_id").asText()).isEqualTo("c-1");
+
+        com.fasterxml.jackson.databind.JsonNode cas = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(RecordCodec.batchJson(List.of(next), new long[] {4}));
+        assertThat(cas.get(0).get("expected").asLong()).isEqualTo(4);
+        assertThat(cas.get(0).get("version").asLong()).isEqualTo(5);
+        assertThat(cas.get(0).get("lease_owner").asText()).isEqualTo("hub-a");
+        assertThat(cas.get(0).has("correlation_id")).as("a compare-and-set never changes the correlation id").isFalse();
+    }
+
+    @Test
     @DisplayName("a row decodes to the record it was written from")
     void decode() {
         FlowRecord r = record();
@@ -157,7 +187,7 @@ class RecordCodecTest {
             row.values.put("deadline", r.deadline());
             row.values.put("waits", RecordCodec.waitsJson(r.waits()));
             row.values.put("metadata", RecordCodec.metadataJson(r.metadata()));
-            row.values.put("state", r.state());
+            row.values.put("state", java.util.Base64.getMimeEncoder().encodeToString(r.state()));
             return row;
         }
 

@@ -114,6 +114,26 @@ class SqlTest {
     }
 
     @Test
+    @DisplayName("the group-commit statements read one batch document; key changes follow the rows")
+    void batchStatements() {
+        assertThat(sql.compareAndSetBatch).doesNotContain(";")
+                .startsWith("WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb)")
+                .contains("l AS MATERIALIZED (SELECT f.id FROM \"app_schema\".\"flows\" f JOIN r ON r.id = f.id"
+                        + " AND f.version = r.expected ORDER BY f.id FOR UPDATE OF f)")
+                .contains("WHERE f.id = r.id AND f.id IN (SELECT id FROM l) RETURNING f.id")
+                .contains("DELETE FROM \"app_schema\".\"flows_keys\" x USING u WHERE x.flow_id = u.id")
+                .contains("JOIN u ON u.id = k.flow_id ON CONFLICT (key_hash) DO NOTHING")
+                .endsWith("SELECT id FROM u")
+                .doesNotContain("correlation_id =")
+                .doesNotContain("$2");
+        assertThat(sql.insertBatch).doesNotContain(";").startsWith("WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb)")
+                .contains("f AS (INSERT INTO \"app_schema\".\"flows\"")
+                .endsWith("SELECT h, r.id FROM r JOIN f ON f.id = r.id CROSS JOIN unnest(r.keys) AS h")
+                .doesNotContain("$2");
+        assertThat(sql.findByKeyHashes).endsWith("WHERE k.key_hash = ANY ($1::text[])").contains("k.key_hash AS matched");
+    }
+
+    @Test
     @DisplayName("timeouts and leases read their partial indexes' predicates literally")
     void partialIndexPredicates() {
         assertThat(sql.dueForTimeout).contains("f.status = 'SUSPENDED' AND f.deadline <= $1")
