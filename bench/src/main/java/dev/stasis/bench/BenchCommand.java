@@ -74,6 +74,14 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--pg-pool", description = "connections of the engine's store pool, and of the floor's (default: ${DEFAULT-VALUE})")
     int pgPool = 10;
 
+    @Option(names = "--pg-write-concurrency", description = "group commit: insert (and compare-and-set) statements in "
+            + "flight at once (default: the store's, 2)")
+    int pgWriteConcurrency;
+
+    @Option(names = "--pg-max-batch", description = "group commit: most records per statement; 1 turns it off "
+            + "(default: the store's, 32)")
+    int pgMaxBatch;
+
     @Option(names = "--redis-uri", description = "default: STASIS_TEST_REDIS_URI or redis://127.0.0.1:6379")
     @Nullable String redisUri;
 
@@ -112,7 +120,7 @@ final class BenchCommand implements Callable<Integer> {
 
     TargetConfig config() {
         TargetConfig c = TargetConfig.fromEnvironment(workDir, out);
-        c = c.withPg(pgUrl != null ? pgUrl : c.pgUrl(), pgPool);
+        c = c.withPg(pgUrl != null ? pgUrl : c.pgUrl(), pgPool, pgWriteConcurrency, pgMaxBatch);
         if (redisUri != null) c = c.withRedis(redisUri);
         if (mongoUri != null) c = c.withMongo(mongoUri);
         c = c.withNeo4j(neo4jUri != null ? neo4jUri : c.neo4jUri(),

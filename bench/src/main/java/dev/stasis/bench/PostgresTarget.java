@@ -32,11 +32,21 @@ final class PostgresTarget implements StoreTarget {
     private final String url;
     private final int poolSize;
     private final String serverVersion;
+    private final String tuning;
 
     PostgresTarget(TargetConfig config) {
         this.url = config.pgUrl();
         this.poolSize = config.pgPool();
-        this.store = PostgresStore.builder(url).schema(schema).maxPoolSize(poolSize).build();
+        PostgresStore.Builder builder = PostgresStore.builder(url).schema(schema).maxPoolSize(poolSize);
+        if (config.pgWriteConcurrency() > 0) {
+            builder.writeConcurrency(config.pgWriteConcurrency());
+        }
+        if (config.pgMaxBatch() > 0) {
+            builder.maxBatch(config.pgMaxBatch());
+        }
+        this.store = builder.build();
+        this.tuning = (config.pgWriteConcurrency() > 0 ? ", write concurrency " + config.pgWriteConcurrency() : "")
+                + (config.pgMaxBatch() > 0 ? ", max batch " + config.pgMaxBatch() : "");
         store.provision().block(WAIT);
         this.pool = new ConnectionPool(ConnectionPoolConfiguration.builder(ConnectionFactories.get(url))
                 .name("bench-floor").initialSize(poolSize).maxSize(poolSize).build());
@@ -64,7 +74,7 @@ final class PostgresTarget implements StoreTarget {
     @Override
     public String description() {
         return "PostgreSQL " + serverVersion + " at " + url.replaceAll("//[^@/]*@", "//") + ", schema " + schema
-                + ", pool " + poolSize + " (engine) + " + poolSize + " (floor)";
+                + ", pool " + poolSize + " (engine) + " + poolSize + " (floor)" + tuning;
     }
 
     @Override
