@@ -47,6 +47,11 @@ public final class BlockHoundSupport {
                 .allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$Magazine", "free")
                 // the Neo4j driver guards a transaction's state with a ReentrantLock
                 .allowBlockingCallsInside("org.neo4j.driver.internal.util.LockUtil", "executeWithLock")
+                // closing a Neo4j driver shuts its pool's executor from the netty thread that closed the last
+                // connection (ScheduledThreadPoolExecutor takes its queue lock): teardown only, it failed
+                // Neo4jCrashRecoveryIT's cleanup in CI (driver 6.x: the lambda of PooledBoltConnectionSource.close)
+                .allowBlockingCallsInside("org.neo4j.bolt.connection.pooled.PooledBoltConnectionSource",
+                        "lambda$close$2")
                 // lettuce serialises writers of a shared connection with a short ReentrantLock section
                 .allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", "incrementWriters")
                 .allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", "decrementWriters")
