@@ -319,25 +319,36 @@ public final class PersistenceHub {
     /**
      * Resumes a wait by flow id and await id instead of by key: for trusted callers that hold no key, such as an
      * approval inbox behind the admin token. Otherwise exactly like {@link #resume(String, Object, ResumeOptions)}
-     * (same validation, same exactly-once claim).
+     * (same validation, same exactly-once claim). A call carrying the idempotency key of a resume that already won
+     * gets that resume's result, also after the wait left the open group (the flow completed, or a loop opened the next
+     * wait of the same await id, which the redelivery does not touch), for as long as the record keeps its answers.
      *
      * @param flowId the flow id
      * @param awaitId the await id of a pending wait of its open group
      * @param input the input
      * @param options the idempotency key
-     * @return the next result; {@link SuspensionKeyNotFoundException} when the flow has no such pending wait
+     * @return the next result; {@link SuspensionKeyNotFoundException} when the flow has no such pending wait and no
+     *     answer for the idempotency key
      */
     public Mono<FlowResult> resumeWait(String flowId, String awaitId, Object input, ResumeOptions options) {
         return provisioned.then(Mono.defer(() -> store.findById(flowId)))
                 .switchIfEmpty(Mono.error(() -> new SuspensionKeyNotFoundException("no such flow")))
                 .flatMap(record -> {
                     FlowState state = open(record);
+                    String idem = options.idempotencyKey() == null ? null : ResumeKeys.hash(options.idempotencyKey());
+                    if (idem != null) {
+                        // a redelivery of a resume that already won gets that resume's answer, even when the flow has
+                        // moved on (completed, or a loop opened the next wait of the same id)
+                        for (StoredResult stored : state.results.values()) {
+                            if (idem.equals(stored.idempotencyKeyHash)) {
+                                return Mono.just(toResult(record, stored));
+                            }
+                        }
+                    }
                     PendingGroup group = state.pending;
                     if (group != null) {
                         for (PendingWait w : group.waits) {
                             if (w.awaitId.equals(awaitId)) {
-                                String idem = options.idempotencyKey() == null
-                                        ? null : ResumeKeys.hash(options.idempotencyKey());
                                 return attemptResume(w.keyHash, idem, toJson(input), 0);
                             }
                         }

@@ -373,4 +373,52 @@ class FlowReplayTest {
         hub.resume(s.key(), new Approval(true, "late", null)).as(StepVerifier::create)
                 .verifyError(AlreadyResumedException.class);
     }
+
+    @Test
+    @DisplayName("resumeWait redelivered with the winner's idempotency key gets the winner's result, also after the flow moved on")
+    void resumeWaitIdempotentAfterCompletion() {
+        AwaitInput<Approval> approval = AwaitInput.approval("approval").build();
+        Flow<Order, String> flow = Flow.define("inbox-idem", 1, Order.class, String.class, (ctx, o) ->
+                ctx.await(approval).map(Approval::approver));
+        PersistenceHub hub = hub(flow);
+        FlowResult.Suspended s = suspended(hub.start(flow, new Order("o", 1)).block());
+        hub.resumeWait(s.flowId(), "approval", new Approval(true, "first", null), ResumeOptions.idempotencyKey("d-1"))
+                .as(StepVerifier::create)
+                .assertNext(r -> assertThat(((FlowResult.Completed) r).output()).isEqualTo("first"))
+                .verifyComplete();
+        // the same delivery again: the wait has left the open group, the answer is the stored one
+        hub.resumeWait(s.flowId(), "approval", new Approval(true, "first", null), ResumeOptions.idempotencyKey("d-1"))
+                .as(StepVerifier::create)
+                .assertNext(r -> assertThat(((FlowResult.Completed) r).output()).isEqualTo("first"))
+                .verifyComplete();
+        // another delivery is not the winner's
+        hub.resumeWait(s.flowId(), "approval", new Approval(true, "second", null), ResumeOptions.idempotencyKey("d-2"))
+                .as(StepVerifier::create)
+                .verifyError(SuspensionKeyNotFoundException.class);
+        hub.resumeWait(s.flowId(), "approval", new Approval(true, "third", null), ResumeOptions.none())
+                .as(StepVerifier::create)
+                .verifyError(SuspensionKeyNotFoundException.class);
+    }
+
+    @Test
+    @DisplayName("resumeWait with an idempotency key already answered does not resume the loop's next wait of that id")
+    void resumeWaitIdempotentInLoop() {
+        AwaitInput<Approval> turn = AwaitInput.approval("turn").build();
+        Flow<Order, String> flow = Flow.define("inbox-loop", 1, Order.class, String.class, (ctx, o) ->
+                ctx.await(turn).flatMap(a -> ctx.await(turn)).map(Approval::approver));
+        PersistenceHub hub = hub(flow);
+        FlowResult.Suspended s = suspended(hub.start(flow, new Order("o", 1)).block());
+        FlowResult first = hub.resumeWait(s.flowId(), "turn", new Approval(true, "one", null),
+                ResumeOptions.idempotencyKey("d-1")).block();
+        assertThat(first).isInstanceOf(FlowResult.Suspended.class);
+        FlowResult again = hub.resumeWait(s.flowId(), "turn", new Approval(true, "one", null),
+                ResumeOptions.idempotencyKey("d-1")).block();
+        assertThat(again).isInstanceOf(FlowResult.Suspended.class);
+        assertThat(((FlowResult.Suspended) again).flowId()).isEqualTo(s.flowId());
+        // the second turn is still open: the redelivery did not consume it
+        hub.resumeWait(s.flowId(), "turn", new Approval(true, "two", null), ResumeOptions.idempotencyKey("d-2"))
+                .as(StepVerifier::create)
+                .assertNext(r -> assertThat(((FlowResult.Completed) r).output()).isEqualTo("two"))
+                .verifyComplete();
+    }
 }
