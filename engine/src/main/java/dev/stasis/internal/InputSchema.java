@@ -42,6 +42,16 @@ public final class InputSchema {
     private static final Map<String, InputSchema> CACHE = new ConcurrentHashMap<>();
     private static final int MAX_CACHED = 10_000;
 
+    static {
+        // The validator loads its message bundle (a resource read from its jar) on the first violation it reports,
+        // on whatever thread validates: in a server that is a netty event loop answering the first bad request.
+        // Report one violation here instead, when the class initialises (a flow's AwaitInput is built: start-up).
+        // Messages are resolved lazily, so ask for one.
+        for (Error e : REGISTRY.getSchema(NODES.objectNode().put("type", "boolean")).validate(NODES.textNode("x"))) {
+            e.getMessage();
+        }
+    }
+
     private final JsonNode document;
     private final Schema compiled;
 

@@ -42,9 +42,6 @@ final class Fixture {
                 // class initialisation of a DRBG reads its seed once; not a per-request cost
                 .allowBlockingCallsInside("sun.security.provider.SeedGenerator", "getSystemEntropy")
                 .allowBlockingCallsInside("sun.security.provider.SeedGenerator$URLSeedGenerator", "getSeedBytes")
-                // the engine's schema validator loads its message bundle from a jar on the first violation (once per
-                // locale, on the calling thread): an engine start-up cost, reported; not a per-request cost
-                .allowBlockingCallsInside("com.networknt.schema.i18n.ResourceBundleMessageSource", "getResourceBundle")
                 // the test logger writes lines to a file synchronously (production logging is the application's)
                 .allowBlockingCallsInside("org.slf4j.simple.SimpleLogger", "write")
                 .install();

@@ -25,9 +25,6 @@ public final class BlockHoundSupport {
                 // class initialisation of the DRBG reads its seed once; not a per-call cost
                 .allowBlockingCallsInside("sun.security.provider.SeedGenerator", "getSystemEntropy")
                 .allowBlockingCallsInside("sun.security.provider.SeedGenerator$URLSeedGenerator", "getSeedBytes")
-                // the engine's schema validator loads its message bundle from a jar on the first violation (once per
-                // locale, on the calling thread): a start-up cost, not a per-call cost
-                .allowBlockingCallsInside("com.networknt.schema.i18n.ResourceBundleMessageSource", "getResourceBundle")
                 // the test logger writes lines synchronously (production logging is the application's)
                 .allowBlockingCallsInside("org.slf4j.simple.SimpleLogger", "write")
                 // Short critical sections of libraries guarded by j.u.c locks: under contention they park for
