@@ -253,15 +253,7 @@ public final class PostgresStore implements StateStore {
                     batch.forEach(r -> ok.add(GroupCommit.Outcome.ok(null)));
                     return ok;
                 }));
-        if (batch.size() == 1) {
-            return all.onErrorResume(e -> Mono.just(List.of(GroupCommit.Outcome.failed(e))));
-        }
-        // one record failed the statement (a duplicate, say) and rolled all of it back: each alone, so that only that
-        // record's caller gets the error
-        return all.onErrorResume(PostgresStore::answeredAndRolledBack, e -> Flux.fromIterable(batch)
-                .concatMap(r -> runInserts(List.of(r)))
-                .map(one -> one.get(0))
-                .collectList());
+        return orOneByOne(all, batch, this::runInserts);
     }
 
     /**
@@ -382,11 +374,22 @@ public final class PostgresStore implements StateStore {
                     }
                     return outcomes;
                 });
+        return orOneByOne(all, batch, this::runSwaps);
+    }
+
+    /**
+     * The outcomes of a batch statement, with its errors handled: a batch of one answers its error as that record's
+     * outcome; a larger batch that one record made fail (a duplicate, say: the statement rolled back whole) runs again
+     * record by record, so that only that record's caller gets the error; any other error (a lost connection: the
+     * outcome is unknown) fails every caller of the batch.
+     */
+    private static <Q, A> Mono<List<GroupCommit.Outcome<A>>> orOneByOne(Mono<List<GroupCommit.Outcome<A>>> all,
+            List<Q> batch, Function<List<Q>, Mono<List<GroupCommit.Outcome<A>>>> run) {
         if (batch.size() == 1) {
             return all.onErrorResume(e -> Mono.just(List.of(GroupCommit.Outcome.failed(e))));
         }
         return all.onErrorResume(PostgresStore::answeredAndRolledBack, e -> Flux.fromIterable(batch)
-                .concatMap(swap -> runSwaps(List.of(swap)))
+                .concatMap(q -> run.apply(List.of(q)))
                 .map(one -> one.get(0))
                 .collectList());
     }

@@ -6,8 +6,6 @@ import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stasis.FlowStatus;
 import dev.stasis.StorageException;
 import dev.stasis.spi.FlowRecord;
@@ -16,6 +14,7 @@ import io.r2dbc.spi.Row;
 import io.r2dbc.spi.Statement;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -155,20 +154,8 @@ final class RecordCodec {
                     g.writeStringField(e.getKey(), e.getValue());
                 }
                 g.writeEndObject();
-                g.writeArrayFieldStart("waits");
-                for (WaitRecord w : r.waits()) {
-                    g.writeStartObject();
-                    g.writeStringField("keyHash", w.keyHash());
-                    g.writeStringField("awaitId", w.awaitId());
-                    if (w.deadline() == null) {
-                        g.writeNullField("deadline");
-                    } else {
-                        g.writeStringField("deadline", Sql.millis(w.deadline()).toString());
-                    }
-                    g.writeStringField("status", w.status().name());
-                    g.writeEndObject();
-                }
-                g.writeEndArray();
+                g.writeFieldName("waits");
+                writeWaits(g, r.waits());
                 g.writeArrayFieldStart("await_ids");
                 for (String id : awaitIds(r.waits())) {
                     g.writeString(id);
@@ -255,19 +242,31 @@ final class RecordCodec {
 
     /** The waits as a jsonb array text, in order. */
     static String waitsJson(List<WaitRecord> waits) {
-        ArrayNode array = JSON.createArrayNode();
-        for (WaitRecord w : waits) {
-            ObjectNode o = array.addObject();
-            o.put("keyHash", w.keyHash());
-            o.put("awaitId", w.awaitId());
-            if (w.deadline() == null) {
-                o.putNull("deadline");
-            } else {
-                o.put("deadline", Sql.millis(w.deadline()).toString());
-            }
-            o.put("status", w.status().name());
+        ByteArrayBuilder out = new ByteArrayBuilder(64 + waits.size() * 160);
+        try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+            writeWaits(g, waits);
+        } catch (IOException e) {
+            throw new StorageException("cannot encode json", e);
         }
-        return write(array);
+        return new String(out.toByteArray(), StandardCharsets.UTF_8);
+    }
+
+    /** The waits as a JSON array of {@code {keyHash, awaitId, deadline (ISO-8601 or null), status}}. */
+    private static void writeWaits(JsonGenerator g, List<WaitRecord> waits) throws IOException {
+        g.writeStartArray();
+        for (WaitRecord w : waits) {
+            g.writeStartObject();
+            g.writeStringField("keyHash", w.keyHash());
+            g.writeStringField("awaitId", w.awaitId());
+            if (w.deadline() == null) {
+                g.writeNullField("deadline");
+            } else {
+                g.writeStringField("deadline", Sql.millis(w.deadline()).toString());
+            }
+            g.writeStringField("status", w.status().name());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
     }
 
     /** Parses {@link #waitsJson}'s format (as PostgreSQL prints jsonb back). */
