@@ -5,6 +5,7 @@ import dev.stasis.StorageException;
 import dev.stasis.StorageUnavailableException;
 import dev.stasis.spi.DuplicateRecordException;
 import dev.stasis.spi.FlowRecord;
+import dev.stasis.spi.GroupCommit;
 import dev.stasis.spi.StateStore;
 import dev.stasis.spi.StoreHealth;
 import io.r2dbc.pool.ConnectionPool;

@@ -1,4 +1,4 @@
-package dev.stasis.backend.postgres;
+package dev.stasis.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.stasis.backend.postgres;
+package dev.stasis.spi;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -17,8 +17,8 @@ import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
 
 /**
- * Group commit: requests that arrive while earlier statements are in flight are sent together, as one statement
- * and one transaction, when a slot frees up. At most {@code maxInFlight} batches run at once and a batch holds at
+ * Group commit, for store implementations: requests that arrive while earlier statements are in flight are sent
+ * together, as one statement and one transaction, when a slot frees up. At most {@code maxInFlight} batches run at once and a batch holds at
  * most {@code maxBatch} requests. Under light load every batch holds one request and goes out at once (no timer,
  * no added latency); under load the batches grow by themselves, which divides the per-statement cost (client
  * encoding, round trip, parse/plan, commit and WAL flush) by the batch size.
@@ -34,11 +34,16 @@ import reactor.core.publisher.MonoSink;
  * @param <Q> a request
  * @param <A> its answer
  */
-final class GroupCommit<Q, A> {
+public final class GroupCommit<Q, A> {
 
-    /** Runs one batch; answers one outcome per request, in the batch's order. */
+    /**
+     * Runs one batch; answers one outcome per request, in the batch's order.
+     *
+     * @param <Q> a request
+     * @param <A> its answer
+     */
     @FunctionalInterface
-    interface BatchRunner<Q, A> {
+    public interface BatchRunner<Q, A> {
         /**
          * Runs the batch.
          *
@@ -55,12 +60,26 @@ final class GroupCommit<Q, A> {
      * @param error the error, or null
      * @param <A> the value type
      */
-    record Outcome<A>(@Nullable A value, @Nullable Throwable error) {
-        static <A> Outcome<A> ok(@Nullable A value) {
+    public record Outcome<A>(@Nullable A value, @Nullable Throwable error) {
+        /**
+         * A successful outcome.
+         *
+         * @param value the value, or null for an empty answer
+         * @param <A> the value type
+         * @return the outcome
+         */
+        public static <A> Outcome<A> ok(@Nullable A value) {
             return new Outcome<>(value, null);
         }
 
-        static <A> Outcome<A> failed(Throwable error) {
+        /**
+         * The failure of one request.
+         *
+         * @param error the error
+         * @param <A> the value type
+         * @return the outcome
+         */
+        public static <A> Outcome<A> failed(Throwable error) {
             return new Outcome<>(null, Objects.requireNonNull(error, "error"));
         }
     }
@@ -92,7 +111,17 @@ final class GroupCommit<Q, A> {
     private final LongAdder batches = new LongAdder();
     private final LongAdder requests = new LongAdder();
 
-    GroupCommit(BatchRunner<Q, A> runner, @Nullable Function<? super Q, ?> conflictKey, int maxBatch, int maxInFlight) {
+    /**
+     * Creates a batcher.
+     *
+     * @param runner runs one batch
+     * @param conflictKey what two requests must not share within one batch (a flow id), or null when any may
+     * @param maxBatch the most requests in one batch, at least 1
+     * @param maxInFlight the most batches running at once, at least 1
+     * @throws IllegalArgumentException when a bound is below 1
+     */
+    public GroupCommit(BatchRunner<Q, A> runner, @Nullable Function<? super Q, ?> conflictKey, int maxBatch,
+            int maxInFlight) {
         if (maxBatch < 1 || maxInFlight < 1) {
             throw new IllegalArgumentException("maxBatch and maxInFlight must be at least 1");
         }
@@ -108,7 +137,7 @@ final class GroupCommit<Q, A> {
      * @param request the request
      * @return its answer, once its batch has run
      */
-    Mono<A> submit(Q request) {
+    public Mono<A> submit(Q request) {
         Objects.requireNonNull(request, "request");
         return Mono.create(sink -> {
             Pending<Q, A> p = new Pending<>(request, sink);
@@ -118,13 +147,21 @@ final class GroupCommit<Q, A> {
         });
     }
 
-    /** How many batches were sent. */
-    long batches() {
+    /**
+     * How many batches were sent.
+     *
+     * @return the count
+     */
+    public long batches() {
         return batches.sum();
     }
 
-    /** How many requests those batches held. */
-    long requests() {
+    /**
+     * How many requests those batches held.
+     *
+     * @return the count
+     */
+    public long requests() {
         return requests.sum();
     }
 
