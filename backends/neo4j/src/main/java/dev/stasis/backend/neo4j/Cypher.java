@@ -253,6 +253,19 @@ final class Cypher {
                 Map.of("keyHash", keyHash));
     }
 
+    /**
+     * Several key-hash lookups in one statement, each row carrying the hash it matched.
+     *
+     * @param keyHashes the hashes
+     * @return the statement, returning {@code matched}, {@code flow} and {@code waits}
+     */
+    Statement findByKeyHashes(List<String> keyHashes) {
+        return new Statement(
+                "UNWIND $keyHashes AS matched MATCH (:" + waitLabel + " {keyHash: matched})<-[:AWAITS]-(f:" + flowLabel
+                        + ") " + returnRecord.replace("RETURN ", "RETURN matched, "),
+                Map.of("keyHashes", keyHashes));
+    }
+
     Statement findByCorrelationId(String correlationId) {
         return new Statement(
                 "MATCH (f:" + flowLabel + " {correlationId: $correlationId}) " + returnRecord,

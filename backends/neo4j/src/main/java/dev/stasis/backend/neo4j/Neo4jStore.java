@@ -3,9 +3,11 @@ package dev.stasis.backend.neo4j;
 import dev.stasis.QueryCriteria;
 import dev.stasis.StorageUnavailableException;
 import dev.stasis.spi.FlowRecord;
+import dev.stasis.spi.GroupCommit;
 import dev.stasis.spi.StateStore;
 import dev.stasis.spi.StoreHealth;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +42,11 @@ import reactor.util.retry.Retry;
  * schema lock, so an instance that loses that race gets {@code EquivalentSchemaRuleAlreadyExists}; the store runs
  * the statement again, which then finds the rule.
  *
+ * <p>Key-hash lookups (every resume starts with one) share read transactions under load: while
+ * {@value #LOOKUPS_IN_FLIGHT} lookup transactions are in flight, further lookups wait and go out together, up to
+ * {@value #LOOKUP_BATCH}, as one {@code UNWIND} statement ({@link GroupCommit}); a lookup that finds a free slot goes
+ * out alone at once.
+ *
  * <p>Every write is one Cypher statement in a managed write transaction ({@code executeWrite}), which the driver
  * retries on transient errors only. The compare-and-set locks the flow node before it checks the version, so it is
  * linearizable; a retried attempt first checks whether the previous attempt already committed, so a lost commit
@@ -61,6 +68,10 @@ public final class Neo4jStore implements StateStore {
     /** How many times a torn read is read again before the call fails as transient. */
     private static final int TORN_READ_ATTEMPTS = 5;
 
+    /** The most key-hash lookups one read transaction serves. */
+    static final int LOOKUP_BATCH = 32;
+    /** Key-lookup transactions in flight at once; lookups arriving meanwhile share the next one. */
+    static final int LOOKUPS_IN_FLIGHT = 4;
     /** How often a schema statement is run again after losing a race with another instance's identical one. */
     private static final int SCHEMA_RACE_RETRIES = 5;
 
@@ -69,6 +80,7 @@ public final class Neo4jStore implements StateStore {
     private final Cypher cypher;
     private final SessionConfig sessionConfig;
     private final Permits permits;
+    private final GroupCommit<String, FlowRecord> keyLookups;
 
     private Neo4jStore(Builder b) {
         this.driver = b.driver;
@@ -86,6 +98,7 @@ public final class Neo4jStore implements StateStore {
         }
         this.sessionConfig = config.build();
         this.permits = new Permits(b.maxConcurrentTransactions);
+        this.keyLookups = new GroupCommit<>(this::runKeyLookups, null, LOOKUP_BATCH, LOOKUPS_IN_FLIGHT);
     }
 
     /**
@@ -129,12 +142,55 @@ public final class Neo4jStore implements StateStore {
         return readRecords("findById", cypher.findById(flowId)).singleOrEmpty();
     }
 
+    /**
+     * Finds the record holding a key hash; lookups that arrive while others are in flight share one read transaction
+     * ({@code UNWIND}), see the class documentation.
+     *
+     * @param keyHash the SHA-256 hex of a resume key
+     * @return the record whose current waits hold the hash, or empty
+     */
     @Override
     public Mono<FlowRecord> findByKeyHash(String keyHash) {
-        // a record read after a compare-and-set dropped this hash no longer holds it: not found
-        return readRecords("findByKeyHash", cypher.findByKeyHash(keyHash))
-                .filter(r -> r.keyHashes().contains(keyHash))
-                .singleOrEmpty();
+        return keyLookups.submit(keyHash);
+    }
+
+    /** Key lookups so far and the transactions they took (tests). */
+    long[] keyLookupCounts() {
+        return new long[] {keyLookups.requests(), keyLookups.batches()};
+    }
+
+    private Mono<List<GroupCommit.Outcome<FlowRecord>>> runKeyLookups(List<String> hashes) {
+        if (hashes.size() == 1) {
+            String keyHash = hashes.get(0);
+            // a record read after a compare-and-set dropped this hash no longer holds it: not found
+            return readRecords("findByKeyHash", cypher.findByKeyHash(keyHash))
+                    .filter(r -> r.keyHashes().contains(keyHash))
+                    .singleOrEmpty()
+                    .map(r -> List.of(GroupCommit.Outcome.ok(r)))
+                    .defaultIfEmpty(List.of(GroupCommit.Outcome.ok(null)))
+                    .onErrorResume(e -> Mono.just(List.of(GroupCommit.Outcome.failed(e))));
+        }
+        Cypher.Statement st = cypher.findByKeyHashes(hashes);
+        return read("findByKeyHash", tx -> rows(tx, st).map(r -> Map.entry(r.get("matched").asString(), raw(r))))
+                .collectList()
+                .flatMap(found -> Flux.fromIterable(found)
+                        // each row checked whole (a torn read is read again by id); an unreadable one fails only its
+                        // own lookup
+                        .concatMap(e -> verified("findByKeyHash", e.getValue(), 1)
+                                .map(r -> Map.entry(e.getKey(), GroupCommit.Outcome.ok(r)))
+                                .onErrorResume(err -> Mono.just(Map.entry(e.getKey(),
+                                        GroupCommit.Outcome.<FlowRecord>failed(Neo4jErrors.map("findByKeyHash", err))))))
+                        .collectMap(Map.Entry::getKey, Map.Entry::getValue))
+                .map(byHash -> {
+                    List<GroupCommit.Outcome<FlowRecord>> outcomes = new ArrayList<>(hashes.size());
+                    for (String h : hashes) {
+                        GroupCommit.Outcome<FlowRecord> o = byHash.get(h);
+                        outcomes.add(o == null || (o.value() != null && !o.value().keyHashes().contains(h))
+                                ? GroupCommit.Outcome.ok(null)
+                                : o);
+                    }
+                    return outcomes;
+                });
     }
 
     @Override

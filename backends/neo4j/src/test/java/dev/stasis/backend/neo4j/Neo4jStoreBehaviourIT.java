@@ -227,6 +227,40 @@ class Neo4jStoreBehaviourIT {
     }
 
     @Test
+    @DisplayName("concurrent key lookups share read transactions and each finds its own record, or nothing")
+    void batchedKeyLookups() {
+        List<FlowRecord> records = new java.util.ArrayList<>();
+        for (int i = 0; i < 120; i++) {
+            records.add(record(hash()));
+        }
+        reactor.core.publisher.Flux.fromIterable(records).flatMap(store::insert, 16).blockLast(Duration.ofMinutes(1));
+        long[] before = store.keyLookupCounts();
+        List<String> unknown = new java.util.ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            unknown.add(hash());
+        }
+        reactor.core.publisher.Flux.fromIterable(records)
+                .flatMap(r -> store.findByKeyHash(r.waits().get(0).keyHash())
+                        .subscribeOn(reactor.core.scheduler.Schedulers.parallel())
+                        .map(found -> found.id().equals(r.id()) && found.version() == r.version()), 64)
+                .collectList()
+                .as(StepVerifier::create)
+                .assertNext(matches -> assertThat(matches).hasSize(120).containsOnly(true))
+                .verifyComplete();
+        reactor.core.publisher.Flux.fromIterable(unknown)
+                .flatMap(h -> store.findByKeyHash(h).subscribeOn(reactor.core.scheduler.Schedulers.parallel()), 64)
+                .count()
+                .as(StepVerifier::create)
+                .expectNext(0L)
+                .verifyComplete();
+        long[] after = store.keyLookupCounts();
+        long lookups = after[0] - before[0];
+        long transactions = after[1] - before[1];
+        assertThat(lookups).isEqualTo(150);
+        assertThat(transactions).as(lookups + " lookups in " + transactions + " read transactions").isLessThan(lookups);
+    }
+
+    @Test
     @DisplayName("sixteen instances provisioning an empty database at once all succeed (the server's IF NOT EXISTS race is absorbed)")
     void concurrentFirstProvision() {
         // Sixteen at once on the driver's pool: eight at once did not reproduce the server's race in 5 rounds,
