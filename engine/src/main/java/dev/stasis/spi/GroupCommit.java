@@ -12,14 +12,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
+import java.util.function.ToLongFunction;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
 
 /**
  * Group commit, for store implementations: requests that arrive while earlier statements are in flight are sent
- * together, as one statement and one transaction, when a slot frees up. At most {@code maxInFlight} batches run at once and a batch holds at
- * most {@code maxBatch} requests. Under light load every batch holds one request and goes out at once (no timer,
+ * together, as one statement and one transaction, when a slot frees up. At most {@code maxInFlight} batches run at
+ * once and a batch holds at most {@code maxBatch} requests (and, optionally, at most a total weight). Under light load every batch holds one request and goes out at once (no timer,
  * no added latency); under load the batches grow by themselves, which divides the per-statement cost (client
  * encoding, round trip, parse/plan, commit and WAL flush) by the batch size.
  *
@@ -108,11 +109,13 @@ public final class GroupCommit<Q, A> {
     private final ArrayDeque<Pending<Q, A>> held = new ArrayDeque<>();
     private final AtomicInteger wip = new AtomicInteger();
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final ToLongFunction<? super Q> weight;
+    private final long maxWeight;
     private final LongAdder batches = new LongAdder();
     private final LongAdder requests = new LongAdder();
 
     /**
-     * Creates a batcher.
+     * Creates a batcher without a size budget.
      *
      * @param runner runs one batch
      * @param conflictKey what two requests must not share within one batch (a flow id), or null when any may
@@ -122,13 +125,33 @@ public final class GroupCommit<Q, A> {
      */
     public GroupCommit(BatchRunner<Q, A> runner, @Nullable Function<? super Q, ?> conflictKey, int maxBatch,
             int maxInFlight) {
-        if (maxBatch < 1 || maxInFlight < 1) {
-            throw new IllegalArgumentException("maxBatch and maxInFlight must be at least 1");
+        this(runner, conflictKey, maxBatch, maxInFlight, q -> 0, Long.MAX_VALUE);
+    }
+
+    /**
+     * Creates a batcher whose batches also stay within a size budget: a request joins a batch only while the sum of
+     * the weights stays within {@code maxWeight} (the first request of a batch always goes, whatever its weight), so a
+     * few large records are not packed into one huge statement.
+     *
+     * @param runner runs one batch
+     * @param conflictKey what two requests must not share within one batch (a flow id), or null when any may
+     * @param maxBatch the most requests in one batch, at least 1
+     * @param maxInFlight the most batches running at once, at least 1
+     * @param weight a request's size (for example its sealed state's bytes), not negative
+     * @param maxWeight the most total weight of a batch that holds more than one request, at least 1
+     * @throws IllegalArgumentException when a bound is below 1
+     */
+    public GroupCommit(BatchRunner<Q, A> runner, @Nullable Function<? super Q, ?> conflictKey, int maxBatch,
+            int maxInFlight, ToLongFunction<? super Q> weight, long maxWeight) {
+        if (maxBatch < 1 || maxInFlight < 1 || maxWeight < 1) {
+            throw new IllegalArgumentException("maxBatch, maxInFlight and maxWeight must be at least 1");
         }
         this.runner = Objects.requireNonNull(runner, "runner");
         this.conflictKey = conflictKey;
         this.maxBatch = maxBatch;
         this.maxInFlight = maxInFlight;
+        this.weight = Objects.requireNonNull(weight, "weight");
+        this.maxWeight = maxWeight;
     }
 
     /**
@@ -185,29 +208,47 @@ public final class GroupCommit<Q, A> {
 
     /** Forms the next batch: set-aside requests first (oldest first), then new ones. */
     private List<Pending<Q, A>> take() {
-        List<Pending<Q, A>> batch = new ArrayList<>();
-        Set<Object> keys = new HashSet<>();
-        for (int i = held.size(); i > 0 && batch.size() < maxBatch; i--) {
-            Pending<Q, A> p = held.pollFirst();
-            admit(p, batch, keys);
+        Batch<Q, A> batch = new Batch<>();
+        for (int i = held.size(); i > 0 && !batch.full; i--) {
+            admit(held.pollFirst(), batch);
         }
         Pending<Q, A> p;
-        while (batch.size() < maxBatch && (p = incoming.poll()) != null) {
-            admit(p, batch, keys);
+        while (!batch.full && (p = incoming.poll()) != null) {
+            admit(p, batch);
         }
-        return batch;
+        return batch.members;
     }
 
-    private void admit(Pending<Q, A> p, List<Pending<Q, A>> batch, Set<Object> keys) {
+    /** A batch being formed. */
+    private static final class Batch<Q, A> {
+        final List<Pending<Q, A>> members = new ArrayList<>();
+        final Set<Object> keys = new HashSet<>();
+        long weight;
+        boolean full;
+    }
+
+    private void admit(Pending<Q, A> p, Batch<Q, A> batch) {
         if (p.state.get() == CANCELLED) {
             return;
         }
-        if (conflictKey != null && !keys.add(conflictKey.apply(p.request))) {
+        if (conflictKey != null && batch.keys.contains(conflictKey.apply(p.request))) {
             held.addLast(p);
             return;
         }
+        long w = Math.max(0, weight.applyAsLong(p.request));
+        if (!batch.members.isEmpty() && batch.weight + w > maxWeight) {
+            // over the budget: this batch is complete, and the request leads the next one (never starved)
+            held.addFirst(p);
+            batch.full = true;
+            return;
+        }
         if (p.state.compareAndSet(WAITING, SENT)) {
-            batch.add(p);
+            if (conflictKey != null) {
+                batch.keys.add(conflictKey.apply(p.request));
+            }
+            batch.members.add(p);
+            batch.weight += w;
+            batch.full = batch.members.size() >= maxBatch;
         }
     }
 

@@ -101,6 +101,30 @@ class GroupCommitTest {
     }
 
     @Test
+    @DisplayName("a size budget closes a batch early; a request larger than the budget still goes, alone, and first")
+    void weightBudget() {
+        HeldRunner runner = new HeldRunner();
+        // weight = the number after the dash; budget 10 per batch
+        GroupCommit<String, String> gc = new GroupCommit<>(runner, Function.identity(), 32, 1,
+                q -> Long.parseLong(q.substring(q.indexOf('-') + 1)), 10);
+        List<String> answers = new CopyOnWriteArrayList<>();
+        for (String q : List.of("a-1", "b-4", "c-4", "d-4", "e-50", "f-1", "g-1")) {
+            gc.submit(q).subscribe(answers::add);
+        }
+        assertThat(runner.batches.get(0)).containsExactly("a-1");
+        runner.release(0);
+        assertThat(runner.batches.get(1)).containsExactly("b-4", "c-4");
+        runner.release(1);
+        assertThat(runner.batches.get(2)).containsExactly("d-4");
+        runner.release(2);
+        assertThat(runner.batches.get(3)).as("over the budget on its own: alone, not starved").containsExactly("e-50");
+        runner.release(3);
+        assertThat(runner.batches.get(4)).containsExactly("f-1", "g-1");
+        runner.release(4);
+        assertThat(answers).hasSize(7);
+    }
+
+    @Test
     @DisplayName("an outcome's error reaches only its request; a batch error reaches every request of that batch")
     void errors() {
         HeldRunner runner = new HeldRunner();

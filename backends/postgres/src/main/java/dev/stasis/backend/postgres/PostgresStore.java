@@ -70,8 +70,8 @@ import reactor.core.publisher.Mono;
  *
  * <p><b>Group commit.</b> Inserts, compare-and-sets and key lookups go through a small batcher per kind: at most
  * {@link Builder#writeConcurrency(int)} statements of a kind are in flight, and calls that arrive meanwhile go out
- * together, up to {@link Builder#maxBatch(int)}, as <em>one</em> statement over a JSON document of the records
- * ({@code jsonb_to_recordset}): one bind value, one round trip, one commit and WAL flush for the whole batch. There
+ * together, up to {@link Builder#maxBatch(int)} records and about 4 MiB, as <em>one</em> statement over a JSON
+ * document of the records ({@code jsonb_to_recordset}): one bind value, one round trip, one commit and WAL flush for the whole batch. There
  * is no timer: a call that finds a free slot goes out at once, alone, as the plain statement above, so latency at
  * low load is unchanged. The batch compare-and-set first locks the rows whose version matches, in id order, so
  * concurrent batches cannot deadlock, and it re-checks each version under the lock exactly as the single statement
@@ -110,6 +110,17 @@ public final class PostgresStore implements StateStore {
     private final GroupCommit<String, FlowRecord> keyLookups;
     private final boolean batchStatementsAlways;
 
+    /**
+     * The most bytes of records one group-commit statement carries (a record that is larger alone still goes, alone):
+     * a few records with multi-megabyte states must not become one giant statement.
+     */
+    static final long MAX_BATCH_BYTES = 4L * 1024 * 1024;
+
+    /** A record's share of a batch: its sealed state in base64 plus its other fields, roughly. */
+    private static long batchWeight(FlowRecord record) {
+        return record.state().length * 4L / 3 + 512L * (1 + record.waits().size());
+    }
+
     /** One compare-and-set request. */
     private record Swap(long expectedVersion, FlowRecord next) {}
 
@@ -122,8 +133,10 @@ public final class PostgresStore implements StateStore {
         this.autoProvision = b.provision;
         this.batchStatementsAlways = b.batchStatementsAlways;
         int concurrency = b.writeConcurrency;
-        this.inserts = new GroupCommit<>(this::runInserts, FlowRecord::id, b.maxBatch, concurrency);
-        this.swaps = new GroupCommit<>(this::runSwaps, swap -> swap.next().id(), b.maxBatch, concurrency);
+        this.inserts = new GroupCommit<>(this::runInserts, FlowRecord::id, b.maxBatch, concurrency,
+                PostgresStore::batchWeight, MAX_BATCH_BYTES);
+        this.swaps = new GroupCommit<>(this::runSwaps, swap -> swap.next().id(), b.maxBatch, concurrency,
+                swap -> batchWeight(swap.next()), MAX_BATCH_BYTES);
         this.keyLookups = new GroupCommit<>(this::runKeyLookups, null, b.maxBatch, concurrency);
     }
 
