@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Queue;
 import java.util.Set;
@@ -11,6 +12,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiPredicate;
 import java.util.function.Function;
 import java.util.function.ToLongFunction;
 import org.jspecify.annotations.Nullable;
@@ -20,9 +22,10 @@ import reactor.core.publisher.MonoSink;
 /**
  * Group commit, for store implementations: requests that arrive while earlier statements are in flight are sent
  * together, as one statement and one transaction, when a slot frees up. At most {@code maxInFlight} batches run at
- * once and a batch holds at most {@code maxBatch} requests (and, optionally, at most a total weight). Under light load every batch holds one request and goes out at once (no timer,
- * no added latency); under load the batches grow by themselves, which divides the per-statement cost (client
- * encoding, round trip, parse/plan, commit and WAL flush) by the batch size.
+ * once and a batch holds at most {@code maxBatch} requests (and, optionally, at most a total weight). Under light
+ * load every batch holds one request and goes out at once (no timer, no added latency); under load the batches grow
+ * by themselves, which divides the per-statement cost (client encoding, round trip, parse/plan, commit and WAL
+ * flush) by the batch size.
  *
  * <p>Two requests with the same {@code conflictKey} (the same flow id) never share a batch: the later one waits for
  * a later batch, so the statements never have to decide between two writes of one row. Without a conflict key
@@ -83,6 +86,29 @@ public final class GroupCommit<Q, A> {
         public static <A> Outcome<A> failed(Throwable error) {
             return new Outcome<>(null, Objects.requireNonNull(error, "error"));
         }
+    }
+
+    /**
+     * The outcomes of a batch of lookups, in request order, from what one statement found: a request whose key was
+     * not found, or whose found value no longer {@code holds} it (a record that moved on between index and read),
+     * answers empty.
+     *
+     * @param keys the batch's requests (lookup keys), in order
+     * @param found the outcome per key the statement found
+     * @param holds whether a found value still answers to its key
+     * @param <K> a lookup key
+     * @param <V> a found value
+     * @return one outcome per key, in order
+     */
+    public static <K, V> List<Outcome<V>> inRequestOrder(
+            List<K> keys, Map<K, Outcome<V>> found, BiPredicate<K, V> holds) {
+        List<Outcome<V>> outcomes = new ArrayList<>(keys.size());
+        for (K key : keys) {
+            Outcome<V> o = found.get(key);
+            V value = o == null ? null : o.value();
+            outcomes.add(o == null || (value != null && !holds.test(key, value)) ? Outcome.ok(null) : o);
+        }
+        return outcomes;
     }
 
     private static final int WAITING = 0;

@@ -125,6 +125,22 @@ class GroupCommitTest {
     }
 
     @Test
+    @DisplayName("lookup outcomes come back in request order; missing or no longer matching values answer empty")
+    void inRequestOrder() {
+        IllegalStateException unreadable = new IllegalStateException("unreadable");
+        java.util.Map<String, GroupCommit.Outcome<String>> found = java.util.Map.of(
+                "a", GroupCommit.Outcome.ok("holds a"),
+                "b", GroupCommit.Outcome.ok("moved on"),
+                "c", GroupCommit.Outcome.failed(unreadable));
+        List<GroupCommit.Outcome<String>> out = GroupCommit.inRequestOrder(
+                List.of("c", "missing", "b", "a"), found, (key, value) -> value.endsWith(key));
+        assertThat(out).extracting(GroupCommit.Outcome::value).containsExactly(null, null, null, "holds a");
+        assertThat(out.get(0).error()).isSameAs(unreadable);
+        assertThat(out.get(1).error()).isNull();
+        assertThat(out.get(2).error()).isNull();
+    }
+
+    @Test
     @DisplayName("an outcome's error reaches only its request; a batch error reaches every request of that batch")
     void errors() {
         HeldRunner runner = new HeldRunner();

@@ -7,7 +7,6 @@ import dev.stasis.spi.GroupCommit;
 import dev.stasis.spi.StateStore;
 import dev.stasis.spi.StoreHealth;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -167,8 +166,7 @@ public final class Neo4jStore implements StateStore {
                     .filter(r -> r.keyHashes().contains(keyHash))
                     .singleOrEmpty()
                     .map(r -> List.of(GroupCommit.Outcome.ok(r)))
-                    .defaultIfEmpty(List.of(GroupCommit.Outcome.ok(null)))
-                    .onErrorResume(e -> Mono.just(List.of(GroupCommit.Outcome.failed(e))));
+                    .defaultIfEmpty(List.of(GroupCommit.Outcome.ok(null)));
         }
         Cypher.Statement st = cypher.findByKeyHashes(hashes);
         return read("findByKeyHash", tx -> rows(tx, st).map(r -> Map.entry(r.get("matched").asString(), raw(r))))
@@ -181,16 +179,8 @@ public final class Neo4jStore implements StateStore {
                                 .onErrorResume(err -> Mono.just(Map.entry(e.getKey(),
                                         GroupCommit.Outcome.<FlowRecord>failed(Neo4jErrors.map("findByKeyHash", err))))))
                         .collectMap(Map.Entry::getKey, Map.Entry::getValue))
-                .map(byHash -> {
-                    List<GroupCommit.Outcome<FlowRecord>> outcomes = new ArrayList<>(hashes.size());
-                    for (String h : hashes) {
-                        GroupCommit.Outcome<FlowRecord> o = byHash.get(h);
-                        outcomes.add(o == null || (o.value() != null && !o.value().keyHashes().contains(h))
-                                ? GroupCommit.Outcome.ok(null)
-                                : o);
-                    }
-                    return outcomes;
-                });
+                // a record read after a compare-and-set dropped a hash no longer holds it: not found
+                .map(byHash -> GroupCommit.inRequestOrder(hashes, byHash, (h, r) -> r.keyHashes().contains(h)));
     }
 
     @Override

@@ -71,9 +71,9 @@ import reactor.core.publisher.Mono;
  * <p><b>Group commit.</b> Inserts, compare-and-sets and key lookups go through a small batcher per kind: at most
  * {@link Builder#writeConcurrency(int)} statements of a kind are in flight, and calls that arrive meanwhile go out
  * together, up to {@link Builder#maxBatch(int)} records and about 4 MiB, as <em>one</em> statement over a JSON
- * document of the records ({@code jsonb_to_recordset}): one bind value, one round trip, one commit and WAL flush for the whole batch. There
- * is no timer: a call that finds a free slot goes out at once, alone, as the plain statement above, so latency at
- * low load is unchanged. The batch compare-and-set first locks the rows whose version matches, in id order, so
+ * document of the records ({@code jsonb_to_recordset}): one bind value, one round trip, one commit and WAL flush for
+ * the whole batch. There is no timer: a call that finds a free slot goes out at once, alone, as the plain statement
+ * above, so latency at low load is unchanged. The batch compare-and-set first locks the rows whose version matches, in id order, so
  * concurrent batches cannot deadlock, and it re-checks each version under the lock exactly as the single statement
  * does; two compare-and-sets of the same flow never share a batch. When one record makes a batch fail with an
  * answer from the server (a duplicate correlation id, say) nothing of it was written, and its records are run again
@@ -132,12 +132,11 @@ public final class PostgresStore implements StateStore {
         this.guard = b.statementTimeout.plus(GUARD_GRACE);
         this.autoProvision = b.provision;
         this.batchStatementsAlways = b.batchStatementsAlways;
-        int concurrency = b.writeConcurrency;
-        this.inserts = new GroupCommit<>(this::runInserts, FlowRecord::id, b.maxBatch, concurrency,
+        this.inserts = new GroupCommit<>(this::runInserts, FlowRecord::id, b.maxBatch, b.writeConcurrency,
                 PostgresStore::batchWeight, MAX_BATCH_BYTES);
-        this.swaps = new GroupCommit<>(this::runSwaps, swap -> swap.next().id(), b.maxBatch, concurrency,
+        this.swaps = new GroupCommit<>(this::runSwaps, swap -> swap.next().id(), b.maxBatch, b.writeConcurrency,
                 swap -> batchWeight(swap.next()), MAX_BATCH_BYTES);
-        this.keyLookups = new GroupCommit<>(this::runKeyLookups, null, b.maxBatch, concurrency);
+        this.keyLookups = new GroupCommit<>(this::runKeyLookups, null, b.maxBatch, b.writeConcurrency);
     }
 
     /**
@@ -254,19 +253,16 @@ public final class PostgresStore implements StateStore {
     }
 
     private Mono<List<GroupCommit.Outcome<Void>>> runInserts(List<FlowRecord> batch) {
-        if (batch.size() == 1 && !batchStatementsAlways) {
-            // alone: the plain statement, which the server runs faster than the batch form
-            return withConnection("insert", c -> update(c, sql.insert, RecordCodec.insertParams(batch.get(0))))
-                    .then(Mono.fromSupplier(() -> List.of(GroupCommit.Outcome.<Void>ok(null))))
-                    .onErrorResume(e -> Mono.just(List.of(GroupCommit.Outcome.failed(e))));
-        }
-        Mono<List<GroupCommit.Outcome<Void>>> all = withConnection("insert", c -> update(c, sql.insertBatch,
-                        List.of(Json.of(RecordCodec.batchJson(batch, null)))))
-                .then(Mono.fromSupplier(() -> {
-                    List<GroupCommit.Outcome<Void>> ok = new ArrayList<>(batch.size());
-                    batch.forEach(r -> ok.add(GroupCommit.Outcome.ok(null)));
-                    return ok;
-                }));
+        Mono<Long> statement = batch.size() == 1 && !batchStatementsAlways
+                // alone: the plain statement, which the server runs faster than the batch form
+                ? withConnection("insert", c -> update(c, sql.insert, RecordCodec.insertParams(batch.get(0)))).next()
+                : withConnection("insert", c -> update(c, sql.insertBatch,
+                        List.of(Json.of(RecordCodec.batchJson(batch, null))))).next();
+        Mono<List<GroupCommit.Outcome<Void>>> all = statement.then(Mono.fromSupplier(() -> {
+            List<GroupCommit.Outcome<Void>> ok = new ArrayList<>(batch.size());
+            batch.forEach(r -> ok.add(GroupCommit.Outcome.ok(null)));
+            return ok;
+        }));
         return orOneByOne(all, batch, this::runInserts);
     }
 
@@ -296,31 +292,16 @@ public final class PostgresStore implements StateStore {
     }
 
     private Mono<List<GroupCommit.Outcome<FlowRecord>>> runKeyLookups(List<String> hashes) {
-        if (hashes.size() == 1 && !batchStatementsAlways) {
-            String hash = hashes.get(0);
-            return withConnection("findByKeyHash", c -> rows(c, sql.findByKeyHash, List.of(hash),
-                            (row, md) -> decodeOutcome(row)))
-                    .filter(o -> o.value() == null || o.value().keyHashes().contains(hash))
-                    .next()
-                    .defaultIfEmpty(GroupCommit.Outcome.ok(null))
-                    .map(List::of);
-        }
-        return withConnection("findByKeyHash", c -> rows(c, sql.findByKeyHashes,
+        Flux<Map.Entry<String, GroupCommit.Outcome<FlowRecord>>> rows = hashes.size() == 1 && !batchStatementsAlways
+                ? withConnection("findByKeyHash", c -> rows(c, sql.findByKeyHash, List.of(hashes.get(0)),
+                        (row, md) -> Map.entry(hashes.get(0), decodeOutcome(row))))
+                : withConnection("findByKeyHash", c -> rows(c, sql.findByKeyHashes,
                         List.of((Object) hashes.toArray(new String[0])),
                         (row, md) -> Map.entry(Objects.requireNonNull(row.get("matched", String.class)),
-                                decodeOutcome(row))))
-                .collectMap(Map.Entry::getKey, Map.Entry::getValue)
-                .map(found -> {
-                    List<GroupCommit.Outcome<FlowRecord>> outcomes = new ArrayList<>(hashes.size());
-                    for (String h : hashes) {
-                        GroupCommit.Outcome<FlowRecord> o = found.get(h);
-                        // the index row must agree with the record's current waits
-                        outcomes.add(o == null || (o.value() != null && !o.value().keyHashes().contains(h))
-                                ? GroupCommit.Outcome.ok(null)
-                                : o);
-                    }
-                    return outcomes;
-                });
+                                decodeOutcome(row))));
+        // the index row must agree with the record's current waits
+        return rows.collectMap(Map.Entry::getKey, Map.Entry::getValue)
+                .map(found -> GroupCommit.inRequestOrder(hashes, found, (h, r) -> r.keyHashes().contains(h)));
     }
 
     /** A row as a record, or the error of that row alone (a record that cannot be read fails only its lookups). */
@@ -361,49 +342,47 @@ public final class PostgresStore implements StateStore {
     }
 
     private Mono<List<GroupCommit.Outcome<Boolean>>> runSwaps(List<Swap> batch) {
-        if (batch.size() == 1 && !batchStatementsAlways) {
-            Swap one = batch.get(0);
-            return withConnection("compareAndSet", c -> rows(c, sql.compareAndSet,
-                            RecordCodec.compareAndSetParams(one.expectedVersion(), one.next()),
-                            (row, md) -> count(row)))
-                    .singleOrEmpty()
-                    .map(n -> List.of(GroupCommit.Outcome.ok(n > 0)))
-                    .defaultIfEmpty(List.of(GroupCommit.Outcome.ok(false)))
-                    .onErrorResume(e -> Mono.just(List.of(GroupCommit.Outcome.failed(e))));
-        }
         List<FlowRecord> records = new ArrayList<>(batch.size());
         long[] expected = new long[batch.size()];
         for (int i = 0; i < batch.size(); i++) {
             records.add(batch.get(i).next());
             expected[i] = batch.get(i).expectedVersion();
         }
-        Mono<List<GroupCommit.Outcome<Boolean>>> all = withConnection("compareAndSet", c -> rows(c,
-                        sql.compareAndSetBatch, List.of(Json.of(RecordCodec.batchJson(records, expected))),
-                        (row, md) -> Objects.requireNonNull(row.get(0, String.class))))
-                .collect(HashSet<String>::new, Set::add)
-                .map(applied -> {
-                    List<GroupCommit.Outcome<Boolean>> outcomes = new ArrayList<>(batch.size());
-                    for (FlowRecord r : records) {
-                        outcomes.add(GroupCommit.Outcome.ok(applied.contains(r.id())));
-                    }
-                    return outcomes;
-                });
+        Mono<Set<String>> applied = batch.size() == 1 && !batchStatementsAlways
+                // alone: the plain statement, which answers how many rows it updated
+                ? withConnection("compareAndSet", c -> rows(c, sql.compareAndSet,
+                                RecordCodec.compareAndSetParams(expected[0], records.get(0)), (row, md) -> count(row)))
+                        .filter(n -> n > 0)
+                        .map(n -> records.get(0).id())
+                        .collect(HashSet<String>::new, Set::add)
+                : withConnection("compareAndSet", c -> rows(c, sql.compareAndSetBatch,
+                                List.of(Json.of(RecordCodec.batchJson(records, expected))),
+                                (row, md) -> Objects.requireNonNull(row.get(0, String.class))))
+                        .collect(HashSet<String>::new, Set::add);
+        Mono<List<GroupCommit.Outcome<Boolean>>> all = applied.map(ids -> {
+            List<GroupCommit.Outcome<Boolean>> outcomes = new ArrayList<>(batch.size());
+            for (FlowRecord r : records) {
+                outcomes.add(GroupCommit.Outcome.ok(ids.contains(r.id())));
+            }
+            return outcomes;
+        });
         return orOneByOne(all, batch, this::runSwaps);
     }
 
     /**
-     * The outcomes of a batch statement, with its errors handled: a batch of one answers its error as that record's
-     * outcome; a larger batch that one record made fail (a duplicate, say: the statement rolled back whole) runs again
-     * record by record, so that only that record's caller gets the error; any other error (a lost connection: the
-     * outcome is unknown) fails every caller of the batch.
+     * The outcomes of a batch statement, with its errors handled: an error of a batch of one is that record's (the
+     * batcher hands it to its caller); a larger batch that one record made fail (a duplicate, say: the statement
+     * rolled back whole) runs again record by record, so that only that record's caller gets the error; any other
+     * error (a lost connection: the outcome is unknown) fails every caller of the batch.
      */
     private static <Q, A> Mono<List<GroupCommit.Outcome<A>>> orOneByOne(Mono<List<GroupCommit.Outcome<A>>> all,
             List<Q> batch, Function<List<Q>, Mono<List<GroupCommit.Outcome<A>>>> run) {
         if (batch.size() == 1) {
-            return all.onErrorResume(e -> Mono.just(List.of(GroupCommit.Outcome.failed(e))));
+            return all;
         }
         return all.onErrorResume(PostgresStore::answeredAndRolledBack, e -> Flux.fromIterable(batch)
-                .concatMap(q -> run.apply(List.of(q)))
+                .concatMap(q -> run.apply(List.of(q)).onErrorResume(one -> Mono.just(List.of(
+                        GroupCommit.Outcome.failed(one)))))
                 .map(one -> one.get(0))
                 .collectList());
     }
@@ -733,8 +712,9 @@ public final class PostgresStore implements StateStore {
         }
 
         /**
-         * The most records one group-commit statement writes (default {@value #DEFAULT_MAX_BATCH}); 1 turns group
-         * commit off (every insert and compare-and-set is its own statement).
+         * The most records one group-commit statement writes (default {@value #DEFAULT_MAX_BATCH}); 1 turns batching
+         * off (every insert and compare-and-set is its own statement; still at most {@link #writeConcurrency(int)} of
+         * each kind in flight, so raise that with it).
          *
          * @param maxBatch 1 to 1000
          * @return this builder
