@@ -63,7 +63,10 @@ import reactor.core.scheduler.Schedulers;
  *   <li>Exactly one resume of a key wins; the others get {@link AlreadyResumedException}, except those carrying the
  *       winner's idempotency key, which get the winner's result.</li>
  *   <li>Input that fails the wait's schema gets {@link InputValidationException}; nothing changes.</li>
- *   <li>The resume input is written durably when the wait is claimed (with a lease) before the flow continues.</li>
+ *   <li>The resume input is written durably when the wait is claimed (with a lease), before the flow runs any step
+ *       after the wait. The claim is written just before the first new step; when the resumed segment reaches its
+ *       next wait, its completion or a failure without running a step, the claim and that outcome are one write (a
+ *       crash before it leaves the wait open and its key working, as if the resume had not arrived).</li>
  *   <li>A record whose sealed bytes were changed, truncated or swapped fails with {@link StateIntegrityException}
  *       and is never executed.</li>
  *   <li>A flow suspended under version N resumes under version N; if N is not registered the resume fails with
@@ -211,7 +214,7 @@ public final class PersistenceHub {
                     .metadata(options.metadata());
             String correlationId = options.correlationId();
             if (correlationId == null) {
-                return provisioned.then(runAndPersist(flow, input, base, state, null, null));
+                return provisioned.then(runAndPersist(flow, input, base, state, null, null, null));
             }
             state.status = FlowStatus.RUNNING;
             FlowRecord placeholder = seal(base.status(FlowStatus.RUNNING).version(1).leaseOwner(instanceId)
@@ -220,7 +223,7 @@ public final class PersistenceHub {
                     .then(store.insert(placeholder).thenReturn(true))
                     .onErrorResume(DuplicateRecordException.class, e -> Mono.just(false))
                     .flatMap(inserted -> inserted
-                            ? runAndPersist(flow, input, placeholder.toBuilder(), state, placeholder, null)
+                            ? runAndPersist(flow, input, placeholder.toBuilder(), state, placeholder, null, null)
                             : existing(correlationId));
         });
     }
@@ -508,20 +511,97 @@ public final class PersistenceHub {
         state.status = FlowStatus.RUNNING;
         state.claimKeyHash = rc == null ? null : rc.keyHash;
         state.claimIdempotencyKeyHash = rc == null ? null : rc.idempotencyKeyHash;
-        FlowRecord next = seal(record.toBuilder()
+        FlowRecord claimed = record.toBuilder()
                 .version(record.version() + 1)
                 .status(FlowStatus.RUNNING)
                 .updatedAt(now)
                 .deadline(null)
                 .waits(waits)
                 .leaseOwner(instanceId)
-                .leaseExpiresAt(now.plus(leaseDuration)), state);
-        return store.compareAndSet(record.version(), next).flatMap(ok -> {
-            if (!ok) return Mono.empty();
+                .leaseExpiresAt(now.plus(leaseDuration))
+                .state(new byte[0])
+                .build();
+        DeferredClaim deferred = new DeferredClaim(record, claimed, state, next -> {
             if (!expired.isEmpty()) emit(FlowEvent.Type.EXPIRED, next, expired, now);
             if (!resolvedIds.isEmpty()) emit(FlowEvent.Type.RESUMED, next, resolvedIds, now);
-            return replay(flow, next, state, rc);
         });
+        return replay(flow, record, deferred, state, rc);
+    }
+
+    /**
+     * A claim that is not written yet. The flow continues in memory from the claimed state, and the claim becomes
+     * durable with the first write the run needs: before the action of the first step that is not replayed (that
+     * step may have side effects, so guarantee 4 holds for it exactly as if the claim had been written first), or,
+     * when the run reaches its next wait, its completion or its failure without running a new step, in the same
+     * compare-and-set as that outcome. So a resume whose next segment has no step costs one write instead of two.
+     * Either way the write starts from the version that was read, so exactly one resume wins; a run whose claim
+     * lost has run no step and writes nothing (the resume is retried and answered from the winner's record).
+     */
+    private final class DeferredClaim {
+        /** The record as read (still suspended): the compare-and-set starts from its version. */
+        final FlowRecord read;
+        /** The claimed record with an empty state (sealed only when the claim is written on its own). */
+        final FlowRecord claimed;
+        private final FlowState claimedState;
+        private final java.util.function.Consumer<FlowRecord> onWritten;
+        private final Sinks.One<Boolean> written = Sinks.one();
+        private final java.util.concurrent.atomic.AtomicBoolean started =
+                new java.util.concurrent.atomic.AtomicBoolean();
+
+        DeferredClaim(FlowRecord read, FlowRecord claimed, FlowState claimedState,
+                java.util.function.Consumer<FlowRecord> onWritten) {
+            this.read = read;
+            this.claimed = claimed;
+            this.claimedState = claimedState;
+            this.onWritten = onWritten;
+        }
+
+        /** Whether the claim was sent on its own (before a step). */
+        boolean started() {
+            return started.get();
+        }
+
+        /**
+         * The gate in front of every new step: the first call writes the claim (sealed now, before the run changes
+         * the state), the others wait for that write. The write is subscribed here and not by the step, so a step
+         * cancelled while the claim is in flight does not leave its outcome unknown to {@link #settled}.
+         */
+        Mono<Void> gate(Run run) {
+            if (started.compareAndSet(false, true)) {
+                FlowRecord next;
+                try {
+                    next = seal(claimed.toBuilder(), claimedState);
+                } catch (RuntimeException e) {
+                    written.tryEmitError(e);
+                    return written.asMono().then();
+                }
+                store.compareAndSet(read.version(), next).subscribe(ok -> {
+                    if (ok) {
+                        run.current = next;
+                        onWritten.accept(next);
+                    }
+                    written.tryEmitValue(ok);
+                }, written::tryEmitError);
+            }
+            return written.asMono().flatMap(ok -> ok ? Mono.<Void>empty() : Mono.error(new ClaimLostException()));
+        }
+
+        /** After the run: true when the claim is durable or not sent (the outcome writes it), false when it lost. */
+        Mono<Boolean> settled() {
+            return started() ? written.asMono() : Mono.just(true);
+        }
+
+        /** Runs the claim's events after the outcome's write took the claim with it. */
+        void writtenWith(FlowRecord next) {
+            onWritten.accept(next);
+        }
+    }
+
+    /** A step's gate found that another resume (or a timeout) took the flow first: the step does not run. */
+    private static final class ClaimLostException extends RuntimeException {
+        ClaimLostException() {
+            super("another resume claimed this flow first", null, false, false);
+        }
     }
 
     private static JournalEntry journalAwait(String id, Map<String, JsonNode> inputs, List<String> timedOut) {
@@ -533,18 +613,20 @@ public final class PersistenceHub {
         return e;
     }
 
-    private <I, O> Mono<FlowResult> replay(Flow<I, O> flow, FlowRecord claimed, FlowState state, @Nullable ResumeContext rc) {
+    private <I, O> Mono<FlowResult> replay(
+            Flow<I, O> flow, FlowRecord claimed, @Nullable DeferredClaim deferred, FlowState state,
+            @Nullable ResumeContext rc) {
         I input;
         try {
             input = mapper.treeToValue(state.input == null ? NullNode.getInstance() : state.input, flow.inputType());
         } catch (JsonProcessingException e) {
-            Run run = new Run(claimed, claimed);
+            Run run = new Run(claimed, claimed, deferred);
             Execution.Outcome failed = new Execution.Outcome(Execution.Outcome.Kind.FAILED, null, null,
                     new NonDeterministicFlowException("stored input of flow " + claimed.id() + " does not read as "
                             + flow.inputType().getName()));
             return persist(flow, run, state, null, failed, rc);
         }
-        return runAndPersist(flow, input, claimed.toBuilder(), state, claimed, rc);
+        return runAndPersist(flow, input, claimed.toBuilder(), state, claimed, deferred, rc);
     }
 
     /**
@@ -553,15 +635,22 @@ public final class PersistenceHub {
      */
     private <I, O> Mono<FlowResult> runAndPersist(
             Flow<I, O> flow, I input, FlowRecord.Builder base, FlowState state, @Nullable FlowRecord current,
-            @Nullable ResumeContext rc) {
+            @Nullable DeferredClaim deferred, @Nullable ResumeContext rc) {
         return Mono.defer(() -> {
             FlowRecord identity = base.state(new byte[0]).build();
-            Run run = new Run(identity, current);
+            Run run = new Run(identity, current, deferred);
             Execution exec = new Execution(identity.id(), identity.correlationId(), state, mapper,
-                    flow.options().checkpointSteps() ? e -> checkpoint(run, state, e) : null);
+                    flow.options().checkpointSteps() ? e -> checkpoint(run, state, e) : null,
+                    deferred == null ? null : () -> deferred.gate(run));
             Mono<Execution.Outcome> outcome = exec.run(flow, input);
             Mono<Execution.Outcome> renewed = Mono.using(() -> leaseKeeper.add(run), r -> outcome, leaseKeeper::remove);
-            return renewed.flatMap(o -> run.serialized(() -> persist(flow, run, state, exec, o, rc)));
+            if (deferred == null) {
+                return renewed.flatMap(o -> run.serialized(() -> persist(flow, run, state, exec, o, rc)));
+            }
+            // a claim that lost means no step ran and nothing is written: the caller retries and gets the winner's answer
+            return renewed.flatMap(o -> deferred.settled().flatMap(claimedOrFused -> claimedOrFused
+                    ? run.serialized(() -> persist(flow, run, state, exec, o, rc))
+                    : Mono.empty()));
         });
     }
 
@@ -627,7 +716,9 @@ public final class PersistenceHub {
             state.journal = exec.journal();
             state.injected = exec.remainingInjected();
         }
-        FlowRecord current = run.current;
+        DeferredClaim fused = run.deferred != null && !run.deferred.started() ? run.deferred : null;
+        // the claim was never written on its own: the outcome's write takes it along, from the version that was read
+        FlowRecord current = fused != null ? fused.claimed : run.current;
         FlowRecord.Builder base = (current != null ? current : run.identity).toBuilder();
         String flowId = run.identity.id();
         List<WaitRecord> history = current == null ? List.of() : current.waits();
@@ -728,12 +819,17 @@ public final class PersistenceHub {
                 return result;
             }));
         }
-        FlowRecord next = seal(base.version(current.version() + 1), state);
-        return store.compareAndSet(current.version(), next).flatMap(ok -> {
+        long expected = fused != null ? fused.read.version() : current.version();
+        FlowRecord next = seal(base.version(expected + 1), state);
+        return store.compareAndSet(expected, next).flatMap(ok -> {
             if (!ok) {
-                return Mono.error(lostLease(flowId));
+                // a fused claim that lost ran no step: the caller retries and is answered from the winner's record
+                return fused != null ? Mono.empty() : Mono.error(lostLease(flowId));
             }
             run.current = next;
+            if (fused != null) {
+                fused.writtenWith(next);
+            }
             emit(type, next, awaitIds, now);
             return Mono.just(result);
         });
@@ -798,11 +894,18 @@ public final class PersistenceHub {
     private static final class Run {
         final FlowRecord identity;
         volatile @Nullable FlowRecord current;
+        /** The claim of a resume or a timeout that this run has not written yet, or null. */
+        final @Nullable DeferredClaim deferred;
         private Mono<Object> tail = Mono.empty();
 
         Run(FlowRecord identity, @Nullable FlowRecord current) {
+            this(identity, current, null);
+        }
+
+        Run(FlowRecord identity, @Nullable FlowRecord current, @Nullable DeferredClaim deferred) {
             this.identity = identity;
             this.current = current;
+            this.deferred = deferred;
         }
 
         <T> Mono<T> serialized(java.util.function.Supplier<Mono<T>> write) {
@@ -1127,7 +1230,7 @@ public final class PersistenceHub {
                 .leaseOwner(instanceId)
                 .leaseExpiresAt(now.plus(leaseDuration)), state);
         return store.compareAndSet(record.version(), taken).flatMap(ok -> ok
-                ? replay(flow, taken, state, null)
+                ? replay(flow, taken, null, state, null)
                 : Mono.empty());
     }
 

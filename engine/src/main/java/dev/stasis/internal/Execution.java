@@ -48,6 +48,7 @@ public final class Execution implements FlowContext {
     private volatile @Nullable Suspension suspension;
     private volatile @Nullable NonDeterministicFlowException divergence;
     private final @Nullable Function<Execution, Mono<Void>> checkpointer;
+    private final @Nullable Supplier<Mono<Void>> beforeNewStep;
 
     /**
      * Prepares a run.
@@ -73,7 +74,26 @@ public final class Execution implements FlowContext {
     public Execution(
             String flowId, @Nullable String correlationId, FlowState state, ObjectMapper mapper,
             @Nullable Function<Execution, Mono<Void>> checkpointer) {
+        this(flowId, correlationId, state, mapper, checkpointer, null);
+    }
+
+    /**
+     * Prepares a run whose new steps wait for a gate before their action runs.
+     *
+     * @param flowId the flow id
+     * @param correlationId the correlation id or null
+     * @param state the state whose journal and up-front inputs the run replays (not modified)
+     * @param mapper the mapper for values
+     * @param checkpointer writes the journal durably after every new step, or null
+     * @param beforeNewStep subscribed before the action of every step that is not replayed from the journal (the
+     *     hub makes a deferred claim durable there); an error from it fails the step without running its action.
+     *     Replayed steps, waits and the code between them do not pass through it. Null for no gate.
+     */
+    public Execution(
+            String flowId, @Nullable String correlationId, FlowState state, ObjectMapper mapper,
+            @Nullable Function<Execution, Mono<Void>> checkpointer, @Nullable Supplier<Mono<Void>> beforeNewStep) {
         this.checkpointer = checkpointer;
+        this.beforeNewStep = beforeNewStep;
         this.flowId = flowId;
         this.correlationId = correlationId;
         this.mapper = mapper;
@@ -182,6 +202,10 @@ public final class Execution implements FlowContext {
                         return v;
                     })
                     .switchIfEmpty(Mono.fromRunnable(() -> record(JournalEntry.step(id, null))));
+            Supplier<Mono<Void>> gate = beforeNewStep;
+            if (gate != null) {
+                executed = Mono.defer(gate).then(executed);
+            }
             Function<Execution, Mono<Void>> cp = checkpointer;
             if (cp == null) {
                 return executed;
