@@ -42,6 +42,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", description = "warm-up flows before measuring (default: min(flows, 2000))")
     @Nullable Integer warmup;
 
+    @Option(names = "--flow", description = "approval: await, then complete (default); approval-step: await, one step,"
+            + " then complete (the resume's claim is then its own write)")
+    String flow = "approval";
+
     @Option(names = "--no-floor", negatable = false, description = "skip the raw floor")
     boolean noFloor;
 
@@ -148,7 +152,7 @@ final class BenchCommand implements Callable<Integer> {
                 } else {
                     int w = warmup != null ? warmup : Math.min(flows, 2000);
                     RunResult r = new LoadHarness(out).run(target, new LoadHarness.Options(flows, concurrency,
-                            stateBytes, gzip, cipher, w, !noFloor, progressSeconds * 1000L, commandLine));
+                            stateBytes, gzip, cipher, w, !noFloor, progressSeconds * 1000L, commandLine, flow));
                     produced.add(r);
                     if (dir != null) {
                         out.println("[bench] saved " + ResultFiles.save(dir, "load", target.name(), concurrency,

@@ -2,6 +2,7 @@ package dev.stasis.bench;
 
 import dev.stasis.AwaitInput;
 import dev.stasis.Flow;
+import java.util.List;
 import java.util.SplittableRandom;
 import reactor.core.publisher.Mono;
 
@@ -10,12 +11,16 @@ import reactor.core.publisher.Mono;
  * and completes when that await is resumed (the "resume" phase): the shortest flow that exercises a full
  * suspend/resume cycle, so that the engine's own cost is what the harness sees. {@link #instant()} completes without
  * suspending (used with a correlation id to store finished flows that the cleanup benchmark removes).
+ * {@link #byName} also offers {@code approval-step}, the approval flow with one step after its wait.
  */
 final class BenchFlows {
 
     /** The await id of the approval flow's only wait. */
     static final String AWAIT_ID = "approval";
     static final String APPROVAL_FLOW = "bench.approval";
+    static final String APPROVAL_STEP_FLOW = "bench.approval-step";
+    /** {@code --flow} names: the approval flow, and the same with one step after its wait. */
+    static final List<String> NAMES = List.of("approval", "approval-step");
     static final String INSTANT_FLOW = "bench.instant";
 
     private static final char[] ALPHABET =
@@ -44,12 +49,33 @@ final class BenchFlows {
             (ctx, order) -> ctx.await(AwaitInput.builder(AWAIT_ID, Decision.class).name("Approval").build())
                     .map(d -> d.approved() ? "approved:" + order.ref() : "rejected:" + order.ref()));
 
+    private static final Flow<Order, String> APPROVAL_STEP = Flow.define(APPROVAL_STEP_FLOW, 1, Order.class,
+            String.class, (ctx, order) -> ctx.await(AwaitInput.builder(AWAIT_ID, Decision.class).name("Approval").build())
+                    .flatMap(d -> ctx.step("record-decision", String.class,
+                            () -> Mono.just(d.approved() ? "approved:" + order.ref() : "rejected:" + order.ref()))));
+
     private static final Flow<Order, String> INSTANT = Flow.define(INSTANT_FLOW, 1, Order.class, String.class,
             (ctx, order) -> Mono.just("done:" + order.ref()));
 
     /** @return the approval flow (one instance: a registry accepts one definition per name and version) */
     static Flow<Order, String> approval() {
         return APPROVAL;
+    }
+
+    /**
+     * The flow a run measures, by its {@code --flow} name.
+     *
+     * @param name {@code approval}: await, then complete (the resume's claim goes in the same write as the
+     *     completion); {@code approval-step}: await, then one step, then complete (the claim is written on its own
+     *     before the step, so a resume costs one write more)
+     * @return the flow
+     */
+    static Flow<Order, String> byName(String name) {
+        return switch (name) {
+            case "approval" -> APPROVAL;
+            case "approval-step" -> APPROVAL_STEP;
+            default -> throw new IllegalArgumentException("--flow must be one of " + NAMES + ", was " + name);
+        };
     }
 
     /** @return the flow that completes at once */

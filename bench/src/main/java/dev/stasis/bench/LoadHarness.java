@@ -1,5 +1,6 @@
 package dev.stasis.bench;
 
+import dev.stasis.Flow;
 import dev.stasis.FlowResult;
 import dev.stasis.PersistenceHub;
 import dev.stasis.security.AeadCipher;
@@ -37,9 +38,10 @@ final class LoadHarness {
      * @param floor whether to measure the floor
      * @param progressMillis interval of progress lines
      * @param command the command line, for the report
+     * @param flow the flow's {@code --flow} name ({@link BenchFlows#byName})
      */
     record Options(int flows, int concurrency, int stateBytes, int gzipLevel, String cipher, int warmup, boolean floor,
-            long progressMillis, String command) {}
+            long progressMillis, String command, String flow) {}
 
     private final PrintStream out;
 
@@ -64,7 +66,7 @@ final class LoadHarness {
         out.printf("[bench] %s: %s%n", target.name(), target.description());
         MeteredStore metered = new MeteredStore(target.store());
         PersistenceHub hub = PersistenceHub.builder(metered, benchKeyRing())
-                .register(BenchFlows.approval())
+                .register(BenchFlows.byName(o.flow()))
                 .compressionLevel(o.gzipLevel())
                 .cipher(cipher(o.cipher()))
                 .build();
@@ -83,7 +85,7 @@ final class LoadHarness {
             out.printf("[bench] %s: warm-up with %,d flows%n", target.name(), o.warmup());
             String[] wkeys = new String[o.warmup()];
             runner.run("warmup.engine.suspend", o.warmup(), o.concurrency(),
-                    i -> suspend(hub, orders, i, o.stateBytes(), wkeys));
+                    i -> suspend(hub, BenchFlows.byName(o.flow()), orders, i, wkeys));
             runner.run("warmup.engine.resume", o.warmup(), o.concurrency(), i -> resume(hub, wkeys[(int) i]));
             if (floor != null) {
                 runner.run("warmup.floor.write", o.warmup(), o.concurrency(),
@@ -98,7 +100,7 @@ final class LoadHarness {
         metered.reset();
         String[] keys = new String[o.flows()];
         PhaseRunner.Raw s = runner.run("engine.suspend", o.flows(), o.concurrency(),
-                i -> suspend(hub, orders, i, o.stateBytes(), keys));
+                i -> suspend(hub, BenchFlows.byName(o.flow()), orders, i, keys));
         phases.add(runner.result("engine.suspend", s, metered.calls(), storeShare(metered, s)));
         double meanSealed = metered.meanSuspendedStateBytes();
         Long storedAfter = target.storedBytes();
@@ -135,7 +137,7 @@ final class LoadHarness {
         RunResult result = new RunResult("load", started, Machine.describe(), o.command(), target.name(),
                 target.description(), o.flows(), o.concurrency(), o.stateBytes(), o.gzipLevel(),
                 cipher(o.cipher()).name(), o.warmup(), phases, floor == null ? null : floor.describe(), ratioSuspend,
-                ratioResume, heapBefore, heapSuspended, heapAfter, bytesPerFlow, bytesMethod, meanSealed);
+                ratioResume, heapBefore, heapSuspended, heapAfter, bytesPerFlow, bytesMethod, meanSealed, o.flow());
         out.print(Report.console(result));
         return result;
     }
@@ -145,10 +147,10 @@ final class LoadHarness {
         return total <= 0 ? -1 : Math.min(1.0, metered.storeNanos() / total);
     }
 
-    static Mono<?> suspend(PersistenceHub hub, BenchFlows.Order[] orders, long i, int stateBytes,
+    static Mono<?> suspend(PersistenceHub hub, Flow<BenchFlows.Order, String> flow, BenchFlows.Order[] orders, long i,
             @Nullable String[] keys) {
         BenchFlows.Order base = orders[(int) (i % orders.length)];
-        return hub.start(BenchFlows.approval(), new BenchFlows.Order("order-" + i, base.data()))
+        return hub.start(flow, new BenchFlows.Order("order-" + i, base.data()))
                 .map(res -> {
                     if (!(res instanceof FlowResult.Suspended sus)) {
                         throw new IllegalStateException("expected a suspended flow, got " + res);

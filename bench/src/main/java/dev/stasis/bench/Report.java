@@ -28,6 +28,9 @@ final class Report {
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "%n== %s  flows %,d  concurrency %d  state %,d B  gzip %d  %s ==%n",
                 r.store(), r.flows(), r.concurrency(), r.stateBytes(), r.gzipLevel(), r.cipher()));
+        if (!r.flowName().equals("approval")) {
+            b.append("flow: ").append(r.flowName()).append(String.format(Locale.ROOT, "%n"));
+        }
         b.append(String.format(Locale.ROOT, "%-15s %9s %6s %8s %10s %8s %8s %8s %8s  %s%n", "phase", "ops", "errors",
                 "seconds", "ops/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "store calls/op, time in store"));
         for (PhaseResult p : r.phases()) {
@@ -116,8 +119,12 @@ final class Report {
         return v < 0 ? "—" : String.format(Locale.ROOT, "%.2f×", v);
     }
 
+    private static String storeLabel(RunResult r) {
+        return r.flowName().equals("approval") ? r.store() : r.store() + " (" + r.flowName() + ")";
+    }
+
     private static String label(RunResult r) {
-        return r.store() + " c" + r.concurrency() + (r.stateBytes() == 1024 ? "" : " " + r.stateBytes() / 1024 + "K");
+        return storeLabel(r) + " c" + r.concurrency() + (r.stateBytes() == 1024 ? "" : " " + r.stateBytes() / 1024 + "K");
     }
 
     /** The tables, as rows of cells (the first row is the header), shared by Markdown and HTML. */
@@ -131,7 +138,7 @@ final class Report {
             PhaseResult fw = r.phase("floor.write");
             PhaseResult fc = r.phase("floor.claim");
             long errors = r.phases().stream().mapToLong(PhaseResult::errors).sum();
-            t.add(List.of(r.store(), String.valueOf(r.concurrency()), r.stateBytes() + " B", f0(r.flows()),
+            t.add(List.of(storeLabel(r), String.valueOf(r.concurrency()), r.stateBytes() + " B", f0(r.flows()),
                     es == null ? "—" : f0(es.throughput()), fw == null ? "—" : f0(fw.throughput()),
                     ratio(r.ratioSuspend()), er == null ? "—" : f0(er.throughput()),
                     fc == null ? "—" : f0(fc.throughput()), ratio(r.ratioResume()), String.valueOf(errors)));
@@ -150,7 +157,7 @@ final class Report {
                 String calls = p.storeCalls().entrySet().stream()
                         .map(e -> e.getKey() + " " + f2(e.getValue() / (double) Math.max(1, p.ops())))
                         .collect(Collectors.joining(", "));
-                t.add(List.of(r.store(), String.valueOf(r.concurrency()), name, f3(p.p50()), f3(p.p95()), f3(p.p99()),
+                t.add(List.of(storeLabel(r), String.valueOf(r.concurrency()), name, f3(p.p50()), f3(p.p95()), f3(p.p99()),
                         f2(p.max()), calls.isEmpty() ? "—" : calls,
                         p.storeShare() < 0 ? "—" : String.format(Locale.ROOT, "%.0f %%", p.storeShare() * 100)));
             }
@@ -163,7 +170,7 @@ final class Report {
         t.add(List.of("store", "conc.", "flows", "heap before", "heap, all suspended", "heap after resume",
                 "bytes / suspended flow", "sealed state", "how bytes were measured"));
         for (RunResult r : runs) {
-            t.add(List.of(r.store(), String.valueOf(r.concurrency()), f0(r.flows()), Heap.mib(r.heapBefore()),
+            t.add(List.of(storeLabel(r), String.valueOf(r.concurrency()), f0(r.flows()), Heap.mib(r.heapBefore()),
                     Heap.mib(r.heapSuspended()), Heap.mib(r.heapAfter()), f0(r.bytesPerFlow()),
                     f0(r.meanSealedBytes()) + " B", r.bytesMethod()));
         }

@@ -45,7 +45,7 @@ final class ResultFiles {
         for (Path p : files(dir, "load-")) {
             RunResult r = read(p, RunResult.class);
             String key = r.store() + "|" + r.concurrency() + "|" + r.stateBytes() + "|" + r.gzipLevel() + "|"
-                    + r.cipher() + "|" + r.flows();
+                    + r.cipher() + "|" + r.flows() + "|" + r.flowName();
             RunResult old = latest.get(key);
             if (old == null || old.timestamp().compareTo(r.timestamp()) < 0) latest.put(key, r);
         }

@@ -29,12 +29,20 @@ import org.jspecify.annotations.Nullable;
  * @param bytesPerFlow bytes the store holds per suspended flow
  * @param bytesMethod how bytesPerFlow was obtained
  * @param meanSealedBytes mean size of a suspended flow's sealed state (the envelope the engine writes)
+ * @param flow the flow run ({@code --flow}); null in runs saved before the option existed, which ran
+ *     {@code approval}
  */
 record RunResult(
         String kind, String timestamp, String machine, String command, String store, String storeDescription,
         int flows, int concurrency, int stateBytes, int gzipLevel, String cipher, int warmup, List<PhaseResult> phases,
         @Nullable String floorDescription, double ratioSuspend, double ratioResume, long heapBefore,
-        long heapSuspended, long heapAfter, double bytesPerFlow, String bytesMethod, double meanSealedBytes) {
+        long heapSuspended, long heapAfter, double bytesPerFlow, String bytesMethod, double meanSealedBytes,
+        @Nullable String flow) {
+
+    /** @return the flow's {@code --flow} name ({@code approval} for runs saved before the option existed) */
+    String flowName() {
+        return flow == null ? "approval" : flow;
+    }
 
     @Nullable PhaseResult phase(String name) {
         for (PhaseResult p : phases) {

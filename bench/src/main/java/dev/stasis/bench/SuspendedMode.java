@@ -89,7 +89,7 @@ final class SuspendedMode {
             int n = (int) Math.min(o.batch(), o.suspended() - done);
             PhaseRunner.Raw raw = runner.run("fill", n, o.concurrency(), j -> {
                 long i = base + j;
-                return LoadHarness.suspend(hub, orders, i, o.stateBytes(), null).doOnNext(key -> {
+                return LoadHarness.suspend(hub, BenchFlows.approval(), orders, i, null).doOnNext(key -> {
                     if (i % every == 0 && i / every < sampleSize) {
                         sample[(int) (i / every)] = (String) key;
                     }

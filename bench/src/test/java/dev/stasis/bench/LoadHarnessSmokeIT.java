@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -62,6 +63,8 @@ class LoadHarnessSmokeIT {
         assertThat(suspend).isNotNull();
         // the engine inserts one record per started flow
         assertThat(suspend.storeCalls()).containsEntry("insert", 200L);
+        // the approval flow runs no step after its wait: each resume's claim goes with its completion, one write
+        assertThat(r.phase("engine.resume").storeCalls()).containsEntry("compare_and_set", 200L);
         assertThat(r.floorDescription()).isNotBlank();
         assertThat(r.ratioSuspend()).isPositive();
         assertThat(r.ratioResume()).isPositive();
@@ -75,6 +78,26 @@ class LoadHarnessSmokeIT {
         assertThat(Files.list(results.resolve("runs")).toList()).hasSize(1);
         assertThat(Files.readString(results.resolve("results.md"))).contains("| " + store + " |");
         assertThat(Files.readString(results.resolve("results.html"))).contains("<svg").contains(store);
+    }
+
+    @Test
+    void approvalStepFlowWritesItsClaimBeforeTheStep() throws IOException {
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8);
+        String[] args = {"--store", "in-memory", "--flow", "approval-step", "--flows", "200", "--concurrency", "8",
+            "--warmup", "50", "--results", results.toString()};
+        picocli.CommandLine cl = BenchCommand.commandLine(out, args);
+        int code = cl.execute(args);
+        String output = buffer.toString(StandardCharsets.UTF_8);
+        assertThat(code).as(output).isZero();
+        RunResult r = (RunResult) ((BenchCommand) cl.getCommand()).produced().get(0);
+        assertThat(r.flowName()).isEqualTo("approval-step");
+        PhaseResult resume = r.phase("engine.resume");
+        assertThat(resume.errors()).as(resume.firstError()).isZero();
+        // the claim on its own before the step, then the completion
+        assertThat(resume.storeCalls()).containsEntry("compare_and_set", 400L);
+        assertThat(output).contains("flow: approval-step");
+        assertThat(Files.readString(results.resolve("results.md"))).contains("| in-memory (approval-step) |");
     }
 
     private static boolean available(String store) {

@@ -25,7 +25,7 @@ class ReportTest {
                 100, 8, 1024, 6, "JCE", 10,
                 List.of(phase("engine.suspend", engineTput, 1, 3), phase("engine.resume", engineTput, 2, 4),
                         phase("floor.write", 2 * engineTput, 0.5, 1), phase("floor.claim", 2 * engineTput, 0.4, 1)),
-                "SET + GETDEL", 0.5, 0.5, 10 << 20, 11 << 20, 10 << 20, 900, "estimate", 850);
+                "SET + GETDEL", 0.5, 0.5, 10 << 20, 11 << 20, 10 << 20, 900, "estimate", 850, null);
     }
 
     @Test

@@ -14,11 +14,20 @@ import org.jspecify.annotations.Nullable;
  * The plaintext of a sealed record: the flow's input, its journal, the open wait group, the results handed out for
  * idempotent redelivery, and the outcome. Serialized with Jackson, then compressed and sealed by {@link StateCodec}.
  * Mutable; one instance is used by one operation at a time.
+ *
+ * <p>Every class here is written with {@link JsonInclude.Include#NON_DEFAULT} at class level: a field whose value
+ * equals what the no-argument constructor gives it (null, an empty collection, {@code false}, {@code 0}, the
+ * initial status) is left out, and reading fills it in from that same constructor, so the round trip is exact and
+ * states written before (every field present) read the same. It keeps empty maps and default flags out of every
+ * sealed state: fewer bytes for gzip and AES, which cost per byte (about 130 bytes of a suspended 1 KB state).
+ * The initial values are therefore part of the stored format: changing one changes how stored states read
+ * ({@code FlowStateFormatTest} pins them).
  */
-@JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonInclude(JsonInclude.Include.NON_DEFAULT)
 public final class FlowState {
 
-    /** Format version of this class, for upcasting. */
+    /** Format version of this class, for upcasting (always written: a later format must not read as this one). */
+    @JsonInclude(JsonInclude.Include.ALWAYS)
     public int format = 1;
     /** Status as the sealed state knows it: cross-checked against the plain field. */
     public FlowStatus status = FlowStatus.RUNNING;
@@ -71,7 +80,7 @@ public final class FlowState {
     }
 
     /** A step result or a resolved wait group. */
-    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
     public static final class JournalEntry {
         /** Identity: kind prefix, name and occurrence, e.g. {@code step:charge#0}. */
         public String id = "";
@@ -106,7 +115,7 @@ public final class FlowState {
     }
 
     /** An open group of waits: one suspension. */
-    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
     public static final class PendingGroup {
         /** The journal identity the group resolves. */
         public String id = "";
@@ -185,7 +194,7 @@ public final class FlowState {
     }
 
     /** One wait of an open group. */
-    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
     public static final class PendingWait {
         /** The await id. */
         public String awaitId = "";
@@ -221,7 +230,7 @@ public final class FlowState {
     }
 
     /** A result handed to a resume, kept for idempotent redelivery. */
-    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
     public static final class StoredResult {
         /** SHA-256 of the idempotency key the winner carried (null: none). */
         public @Nullable String idempotencyKeyHash;
@@ -243,7 +252,7 @@ public final class FlowState {
     }
 
     /** A wait handle inside a stored result. */
-    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
     public static final class StoredWait {
         /** The await id. */
         public String awaitId = "";

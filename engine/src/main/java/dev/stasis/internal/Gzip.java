@@ -1,7 +1,7 @@
 package dev.stasis.internal;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -30,6 +30,7 @@ public final class Gzip {
     private static final int FEXTRA = 4;
     private static final int FNAME = 8;
     private static final int FCOMMENT = 16;
+    private static final int TRAILER = 8;
     private static final byte[] HEADER = {0x1f, (byte) 0x8b, Deflater.DEFLATED, 0, 0, 0, 0, 0, 0, (byte) 0xff};
 
     private final int level;
@@ -69,19 +70,24 @@ public final class Gzip {
         try {
             deflater.setInput(data);
             deflater.finish();
-            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(64, data.length / 2 + 32));
-            out.write(HEADER, 0, HEADER.length);
-            byte[] buf = new byte[Math.max(512, Math.min(64 * 1024, data.length + 64))];
+            // deflated straight after the header in one array sized for deflate's worst case (zlib's deflateBound
+            // plus slack), so the member is copied once, to its exact length, and not through a stream
+            int n = data.length;
+            byte[] out = new byte[HEADER.length + n + (n >> 12) + (n >> 14) + 64 + TRAILER];
+            System.arraycopy(HEADER, 0, out, 0, HEADER.length);
+            int pos = HEADER.length;
             while (!deflater.finished()) {
-                int n = deflater.deflate(buf);
-                out.write(buf, 0, n);
+                if (out.length - pos - TRAILER < 64) {
+                    out = Arrays.copyOf(out, out.length * 2);
+                }
+                pos += deflater.deflate(out, pos, out.length - pos - TRAILER);
             }
             CRC32 crc = new CRC32();
             crc.update(data);
-            writeIntLe(out, (int) crc.getValue());
-            writeIntLe(out, data.length);
+            writeIntLe(out, pos, (int) crc.getValue());
+            writeIntLe(out, pos + 4, n);
             deflaters.give(deflater);
-            return out.toByteArray();
+            return Arrays.copyOf(out, pos + TRAILER);
         } catch (RuntimeException e) {
             deflater.end();
             throw e;
@@ -182,11 +188,11 @@ public final class Gzip {
         return pos + 1;
     }
 
-    private static void writeIntLe(ByteArrayOutputStream out, int v) {
-        out.write(v);
-        out.write(v >>> 8);
-        out.write(v >>> 16);
-        out.write(v >>> 24);
+    private static void writeIntLe(byte[] out, int at, int v) {
+        out[at] = (byte) v;
+        out[at + 1] = (byte) (v >>> 8);
+        out[at + 2] = (byte) (v >>> 16);
+        out[at + 3] = (byte) (v >>> 24);
     }
 
     private static int readIntLe(byte[] d, int at) {

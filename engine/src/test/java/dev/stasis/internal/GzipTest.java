@@ -40,6 +40,22 @@ class GzipTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {1, 17, 1024, 65_536, 300_000})
+    @DisplayName("incompressible input (deflate's output is larger than its input) round-trips at every level")
+    void incompressible(int size) throws IOException {
+        byte[] data = new byte[size];
+        new Random(size).nextBytes(data);
+        for (int level : new int[] {1, 6, 9}) {
+            byte[] zipped = new Gzip(level).compress(data);
+            assertThat(zipped.length).isGreaterThan(size);
+            assertThat(Gzip.decompress(zipped, Integer.MAX_VALUE)).isEqualTo(data);
+            try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(zipped))) {
+                assertThat(in.readAllBytes()).isEqualTo(data);
+            }
+        }
+    }
+
     @Test
     @DisplayName("reads GZIPOutputStream's output (states sealed by earlier versions), with optional header fields")
     void readsJdkOutput() throws IOException {
