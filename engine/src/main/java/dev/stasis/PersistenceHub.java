@@ -545,8 +545,8 @@ public final class PersistenceHub {
         private final FlowState claimedState;
         private final java.util.function.Consumer<FlowRecord> onWritten;
         private final Sinks.One<Boolean> written = Sinks.one();
-        private final java.util.concurrent.atomic.AtomicBoolean started =
-                new java.util.concurrent.atomic.AtomicBoolean();
+        /** 0: not written; 1: sent on its own (before a step); 2: goes with the outcome (no step may start now). */
+        private final java.util.concurrent.atomic.AtomicInteger phase = new java.util.concurrent.atomic.AtomicInteger();
 
         DeferredClaim(FlowRecord read, FlowRecord claimed, FlowState claimedState,
                 java.util.function.Consumer<FlowRecord> onWritten) {
@@ -556,18 +556,14 @@ public final class PersistenceHub {
             this.onWritten = onWritten;
         }
 
-        /** Whether the claim was sent on its own (before a step). */
-        boolean started() {
-            return started.get();
-        }
-
         /**
          * The gate in front of every new step: the first call writes the claim (sealed now, before the run changes
          * the state), the others wait for that write. The write is subscribed here and not by the step, so a step
-         * cancelled while the claim is in flight does not leave its outcome unknown to {@link #settled}.
+         * cancelled while the claim is in flight does not leave its outcome unknown to {@link #settled}. A step that
+         * starts after the run's outcome took the claim (a subscription that outlived the flow's body) is refused.
          */
         Mono<Void> gate(Run run) {
-            if (started.compareAndSet(false, true)) {
+            if (phase.compareAndSet(0, 1)) {
                 FlowRecord next;
                 try {
                     next = seal(claimed.toBuilder(), claimedState);
@@ -582,13 +578,20 @@ public final class PersistenceHub {
                     }
                     written.tryEmitValue(ok);
                 }, written::tryEmitError);
+            } else if (phase.get() == 2) {
+                return Mono.error(new ClaimLostException());
             }
             return written.asMono().flatMap(ok -> ok ? Mono.<Void>empty() : Mono.error(new ClaimLostException()));
         }
 
-        /** After the run: true when the claim is durable or not sent (the outcome writes it), false when it lost. */
+        /** Whether the outcome's write carries the claim; the first call with no claim sent closes the gate. */
+        boolean fuse() {
+            return phase.compareAndSet(0, 2) || phase.get() == 2;
+        }
+
+        /** After the run: true when the claim is durable or goes with the outcome, false when it lost. */
         Mono<Boolean> settled() {
-            return started() ? written.asMono() : Mono.just(true);
+            return fuse() ? Mono.just(true) : written.asMono();
         }
 
         /** Runs the claim's events after the outcome's write took the claim with it. */
@@ -716,7 +719,7 @@ public final class PersistenceHub {
             state.journal = exec.journal();
             state.injected = exec.remainingInjected();
         }
-        DeferredClaim fused = run.deferred != null && !run.deferred.started() ? run.deferred : null;
+        DeferredClaim fused = run.deferred != null && run.deferred.fuse() ? run.deferred : null;
         // the claim was never written on its own: the outcome's write takes it along, from the version that was read
         FlowRecord current = fused != null ? fused.claimed : run.current;
         FlowRecord.Builder base = (current != null ? current : run.identity).toBuilder();
