@@ -157,11 +157,42 @@ class DeferredClaimTest {
         assertThat(bodies.get()).isBetween(1, 32);
     }
 
+    @Test
+    @DisplayName("a hub that dies before a step-less resume's one write leaves the wait open: nothing to recover, the "
+            + "key still works on another hub")
+    void crashBeforeTheOneWrite() {
+        MutableTestClock clock = new MutableTestClock(Instant.parse("2026-01-01T10:00:00Z"));
+        AwaitInput<Approval> approval = AwaitInput.approval("approval").build();
+        Flow<Order, String> flow = Flow.define("plain", 1, Order.class, String.class, (ctx, o) ->
+                ctx.await(approval).map(a -> o.id() + ":" + a.approver()));
+        PersistenceHub dying = PersistenceHub.builder(store, ring).register(flow).clock(clock).build();
+        FlowResult.Suspended s = (FlowResult.Suspended) dying.start(flow, new Order("o1")).block();
+
+        // the dying hub's write never lands (the process is gone before the store sees it)
+        store.hang.set(true);
+        reactor.core.Disposable lost = dying.resume(s.key(), new Approval(true, "ann", null)).subscribe();
+        assertThat(store.hungCompareAndSets.get()).isEqualTo(1);
+        lost.dispose();
+        store.hang.set(false);
+
+        FlowRecord record = store.findById(s.flowId()).block();
+        assertThat(record.status()).isEqualTo(FlowStatus.SUSPENDED);
+        assertThat(record.version()).isEqualTo(1);
+        PersistenceHub other = PersistenceHub.builder(store, ring).register(flow).clock(clock).build();
+        clock.advance(java.time.Duration.ofHours(1));
+        other.recoverExpiredLeases(100).as(StepVerifier::create).expectNext(0L).verifyComplete();
+        other.resume(s.key(), new Approval(true, "bob", null)).as(StepVerifier::create)
+                .assertNext(r -> assertThat(r).isEqualTo(new FlowResult.Completed(s.flowId(), "o1:bob")))
+                .verifyComplete();
+    }
+
     /** Counts compare-and-sets (all, and those that lost) and delegates everything to an in-memory store. */
     static final class CountingStore implements StateStore {
         final StateStore delegate;
         final AtomicInteger compareAndSets = new AtomicInteger();
         final AtomicInteger failedCompareAndSets = new AtomicInteger();
+        final java.util.concurrent.atomic.AtomicBoolean hang = new java.util.concurrent.atomic.AtomicBoolean();
+        final AtomicInteger hungCompareAndSets = new AtomicInteger();
 
         CountingStore(StateStore delegate) {
             this.delegate = delegate;
@@ -194,6 +225,10 @@ class DeferredClaimTest {
 
         @Override
         public Mono<Boolean> compareAndSet(long expectedVersion, FlowRecord next) {
+            if (hang.get()) {
+                hungCompareAndSets.incrementAndGet();
+                return Mono.never();
+            }
             return delegate.compareAndSet(expectedVersion, next).doOnNext(ok -> {
                 compareAndSets.incrementAndGet();
                 if (!ok) {
