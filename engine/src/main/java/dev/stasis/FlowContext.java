@@ -18,6 +18,11 @@ import reactor.core.publisher.Mono;
  * step that fails is not journaled: it runs again on the next replay. A replay that asks for a different kind of
  * entry than the journal holds, or that leaves recorded entries unreplayed, fails with
  * {@link NonDeterministicFlowException}.
+ *
+ * <p><b>Side effects belong in steps.</b> Code between steps and waits runs again on every replay, and after a wait
+ * it may run in several concurrent resumes of the same key before one of them wins: the winning resume's claim is
+ * made durable just before its first new step (or with its outcome when it reaches the next wait or its end without
+ * one), so only a step is guaranteed to run after the claim and not for the resumes that lose.
  */
 public interface FlowContext {
 
