@@ -574,7 +574,7 @@ public final class PersistenceHub {
                 store.compareAndSet(read.version(), next).subscribe(ok -> {
                     if (ok) {
                         run.current = next;
-                        onWritten.accept(next);
+                        writtenWith(next);
                     }
                     written.tryEmitValue(ok);
                 }, written::tryEmitError);
@@ -594,7 +594,7 @@ public final class PersistenceHub {
             return fuse() ? Mono.just(true) : written.asMono();
         }
 
-        /** Runs the claim's events after the outcome's write took the claim with it. */
+        /** Runs the claim's events once the claim is durable (on its own, or in the outcome's write). */
         void writtenWith(FlowRecord next) {
             onWritten.accept(next);
         }
@@ -616,20 +616,24 @@ public final class PersistenceHub {
         return e;
     }
 
+    /**
+     * Runs a flow on from {@code current}: the record as read when {@code deferred} holds a claim not written yet,
+     * else the record this hub has written its claim (or lease takeover) to.
+     */
     private <I, O> Mono<FlowResult> replay(
-            Flow<I, O> flow, FlowRecord claimed, @Nullable DeferredClaim deferred, FlowState state,
+            Flow<I, O> flow, FlowRecord current, @Nullable DeferredClaim deferred, FlowState state,
             @Nullable ResumeContext rc) {
         I input;
         try {
             input = mapper.treeToValue(state.input == null ? NullNode.getInstance() : state.input, flow.inputType());
         } catch (JsonProcessingException e) {
-            Run run = new Run(claimed, claimed, deferred);
+            Run run = new Run(current, current, deferred);
             Execution.Outcome failed = new Execution.Outcome(Execution.Outcome.Kind.FAILED, null, null,
-                    new NonDeterministicFlowException("stored input of flow " + claimed.id() + " does not read as "
+                    new NonDeterministicFlowException("stored input of flow " + current.id() + " does not read as "
                             + flow.inputType().getName()));
             return persist(flow, run, state, null, failed, rc);
         }
-        return runAndPersist(flow, input, claimed.toBuilder(), state, claimed, deferred, rc);
+        return runAndPersist(flow, input, current.toBuilder(), state, current, deferred, rc);
     }
 
     /**
@@ -900,10 +904,6 @@ public final class PersistenceHub {
         /** The claim of a resume or a timeout that this run has not written yet, or null. */
         final @Nullable DeferredClaim deferred;
         private Mono<Object> tail = Mono.empty();
-
-        Run(FlowRecord identity, @Nullable FlowRecord current) {
-            this(identity, current, null);
-        }
 
         Run(FlowRecord identity, @Nullable FlowRecord current, @Nullable DeferredClaim deferred) {
             this.identity = identity;

@@ -133,12 +133,8 @@ class DeferredClaimTest {
     @DisplayName("concurrent resumes of a step-less segment: one winner, one write, every other caller refused")
     void concurrentStepLessResumes() {
         AwaitInput<Approval> approval = AwaitInput.approval("approval").build();
-        AtomicInteger bodies = new AtomicInteger();
         Flow<Order, String> flow = Flow.define("plain", 1, Order.class, String.class, (ctx, o) ->
-                ctx.await(approval).map(a -> {
-                    bodies.incrementAndGet();
-                    return a.approver();
-                }));
+                ctx.await(approval).map(Approval::approver));
         PersistenceHub hub = PersistenceHub.builder(store, ring).register(flow).build();
         FlowResult.Suspended s = (FlowResult.Suspended) hub.start(flow, new Order("o1")).block();
         long before = store.compareAndSets.get() - store.failedCompareAndSets.get();
@@ -154,7 +150,6 @@ class DeferredClaimTest {
         assertThat(outcomes).filteredOn(o -> o == AlreadyResumedException.class).hasSize(31);
         long successfulWrites = store.compareAndSets.get() - store.failedCompareAndSets.get() - before;
         assertThat(successfulWrites).isEqualTo(1);
-        assertThat(bodies.get()).isBetween(1, 32);
     }
 
     @Test

@@ -134,6 +134,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (!BenchFlows.NAMES.contains(flow)) {
+            out.println("[bench] --flow must be one of " + BenchFlows.NAMES + ", was " + flow);
+            return 2;
+        }
         List<String> names = stores.size() == 1 && stores.get(0).equals("all") ? Targets.ALL : stores;
         Path dir = resultsDir();
         TargetConfig config = config();

@@ -45,14 +45,19 @@ final class BenchFlows {
      */
     record Decision(boolean approved, String by) {}
 
+    private static final AwaitInput<Decision> DECISION = AwaitInput.builder(AWAIT_ID, Decision.class)
+            .name("Approval").build();
+
     private static final Flow<Order, String> APPROVAL = Flow.define(APPROVAL_FLOW, 1, Order.class, String.class,
-            (ctx, order) -> ctx.await(AwaitInput.builder(AWAIT_ID, Decision.class).name("Approval").build())
-                    .map(d -> d.approved() ? "approved:" + order.ref() : "rejected:" + order.ref()));
+            (ctx, order) -> ctx.await(DECISION).map(d -> outcome(d, order)));
 
     private static final Flow<Order, String> APPROVAL_STEP = Flow.define(APPROVAL_STEP_FLOW, 1, Order.class,
-            String.class, (ctx, order) -> ctx.await(AwaitInput.builder(AWAIT_ID, Decision.class).name("Approval").build())
-                    .flatMap(d -> ctx.step("record-decision", String.class,
-                            () -> Mono.just(d.approved() ? "approved:" + order.ref() : "rejected:" + order.ref()))));
+            String.class, (ctx, order) -> ctx.await(DECISION)
+                    .flatMap(d -> ctx.step("record-decision", String.class, () -> Mono.just(outcome(d, order)))));
+
+    private static String outcome(Decision d, Order order) {
+        return (d.approved() ? "approved:" : "rejected:") + order.ref();
+    }
 
     private static final Flow<Order, String> INSTANT = Flow.define(INSTANT_FLOW, 1, Order.class, String.class,
             (ctx, order) -> Mono.just("done:" + order.ref()));

@@ -59,32 +59,19 @@ public final class Execution implements FlowContext {
      * @param mapper the mapper for values
      */
     public Execution(String flowId, @Nullable String correlationId, FlowState state, ObjectMapper mapper) {
-        this(flowId, correlationId, state, mapper, null);
+        this(flowId, correlationId, state, mapper, null, null);
     }
 
     /**
-     * Prepares a run that checkpoints its journal after every new step.
+     * Prepares a run that may checkpoint its journal after every new step, and whose new steps may wait for a gate
+     * before their action runs.
      *
      * @param flowId the flow id
      * @param correlationId the correlation id or null
      * @param state the state whose journal and up-front inputs the run replays (not modified)
      * @param mapper the mapper for values
-     * @param checkpointer writes the journal durably; the step's value is emitted only after it completes
-     */
-    public Execution(
-            String flowId, @Nullable String correlationId, FlowState state, ObjectMapper mapper,
-            @Nullable Function<Execution, Mono<Void>> checkpointer) {
-        this(flowId, correlationId, state, mapper, checkpointer, null);
-    }
-
-    /**
-     * Prepares a run whose new steps wait for a gate before their action runs.
-     *
-     * @param flowId the flow id
-     * @param correlationId the correlation id or null
-     * @param state the state whose journal and up-front inputs the run replays (not modified)
-     * @param mapper the mapper for values
-     * @param checkpointer writes the journal durably after every new step, or null
+     * @param checkpointer writes the journal durably after every new step (the step's value is emitted only after it
+     *     completes), or null
      * @param beforeNewStep subscribed before the action of every step that is not replayed from the journal (the
      *     hub makes a deferred claim durable there); an error from it fails the step without running its action.
      *     Replayed steps, waits and the code between them do not pass through it. Null for no gate.
