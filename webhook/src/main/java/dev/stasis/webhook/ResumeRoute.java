@@ -33,9 +33,19 @@ final class ResumeRoute {
             reply = Mono.just(Problems.retry(
                     Problems.problem(r.mapper, 429, "too many resumes in flight; retry later"), r.retryAfter));
         } else {
+            // the slot is freed as soon as the resume has its reply, before the reply is sent: a client that reads
+            // /admin/metrics right after its answer must not see its own resume still in flight. doFinally covers
+            // a cancelled request; the flag frees the slot exactly once.
+            java.util.concurrent.atomic.AtomicBoolean held = new java.util.concurrent.atomic.AtomicBoolean(true);
+            Runnable release = () -> {
+                if (held.compareAndSet(true, false)) {
+                    r.metrics.release();
+                }
+            };
             reply = Mono.defer(() -> resume(request))
                     .onErrorResume(e -> Mono.just(Problems.fromError(r.mapper, e, r.retryAfter)))
-                    .doFinally(s -> r.metrics.release());
+                    .doOnNext(rep -> release.run())
+                    .doFinally(s -> release.run());
         }
         return reply.flatMap(rep -> {
             r.metrics.record(rep.status, System.nanoTime() - start);
