@@ -212,16 +212,22 @@ final class RecordCodec {
                 required(row.get("flow_version", Integer.class), "flow_version"),
                 flowStatus,
                 required(row.get("version", Long.class), "version"),
-                required(row.get("created_at", Instant.class), "created_at"),
-                required(row.get("updated_at", Instant.class), "updated_at"),
-                row.get("deadline", Instant.class),
+                required(instant(row, "created_at"), "created_at"),
+                required(instant(row, "updated_at"), "updated_at"),
+                instant(row, "deadline"),
                 row.get("correlation_id", String.class),
                 waits(id, required(row.get("waits", String.class), "waits")),
                 row.get("lease_owner", String.class),
-                row.get("lease_expires_at", Instant.class),
-                row.get("retain_until", Instant.class),
+                instant(row, "lease_expires_at"),
+                instant(row, "retain_until"),
                 metadata(id, required(row.get("metadata", String.class), "metadata")),
                 state(id, required(row.get("state", String.class), "state")));
+    }
+
+    /** An instant column of {@link Sql#COLUMNS} (epoch milliseconds), or null. */
+    private static @Nullable Instant instant(Row row, String column) {
+        Long millis = row.get(column, Long.class);
+        return millis == null ? null : Instant.ofEpochMilli(millis);
     }
 
     /** The sealed state from the base64 text of {@link Sql#COLUMNS} (PostgreSQL breaks it into lines of 76). */

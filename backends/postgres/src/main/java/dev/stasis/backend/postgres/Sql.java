@@ -49,10 +49,13 @@ final class Sql {
     /**
      * The columns of a flow row, in the order {@link RecordCodec#decode} reads them, qualified by alias {@code f}. The
      * sealed state travels as base64 text: the driver decodes a bytea column from hex with a regular expression over
-     * the whole value, several times the cost of a base64 decode.
+     * the whole value, several times the cost of a base64 decode. Instants travel as epoch milliseconds (bigint):
+     * they are stored at millisecond precision, so this is exact, and it spares PostgreSQL the time-zone formatting
+     * of {@code timestamptz} output and the driver its text parse (together ~4 % of the engine's CPU per resume).
      */
-    static final String COLUMNS = "f.id, f.flow_name, f.flow_version, f.status, f.version, f.created_at, f.updated_at,"
-            + " f.deadline, f.correlation_id, f.lease_owner, f.lease_expires_at, f.retain_until,"
+    static final String COLUMNS = "f.id, f.flow_name, f.flow_version, f.status, f.version, " + millis("created_at")
+            + ", " + millis("updated_at") + ", " + millis("deadline") + ", f.correlation_id, f.lease_owner, "
+            + millis("lease_expires_at") + ", " + millis("retain_until") + ","
             + " f.metadata::text AS metadata, f.waits::text AS waits, encode(f.state, 'base64') AS state";
 
     final String schemaName;
@@ -165,6 +168,11 @@ final class Sql {
                     + " characters: '" + name + "'");
         }
         return name;
+    }
+
+    /** The timestamptz column {@code f.<column>} as epoch milliseconds (bigint, exact), named {@code <column>}. */
+    private static String millis(String column) {
+        return "(extract(epoch FROM f." + column + ") * 1000)::bigint AS " + column;
     }
 
     /** Epoch milliseconds (bigint) to timestamptz, exactly. */

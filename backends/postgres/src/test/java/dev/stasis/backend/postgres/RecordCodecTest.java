@@ -160,6 +160,10 @@ class RecordCodecTest {
         assertThat(back.metadata()).isEqualTo(r.metadata());
         assertThat(back.state()).containsExactly(1, 2, 3);
         assertThat(back.correlationId()).isNull();
+        assertThat(back.createdAt()).isEqualTo(Sql.millis(r.createdAt())).isEqualTo("2026-05-06T07:08:09.123Z");
+        assertThat(back.updatedAt()).isEqualTo(Sql.millis(r.updatedAt()));
+        assertThat(back.deadline()).isEqualTo(r.deadline() == null ? null : Sql.millis(r.deadline()));
+        assertThat(back.leaseExpiresAt()).isNull();
     }
 
     @Test
@@ -182,9 +186,10 @@ class RecordCodecTest {
             row.values.put("flow_version", r.flowVersion());
             row.values.put("status", r.status().name());
             row.values.put("version", r.version());
-            row.values.put("created_at", r.createdAt());
-            row.values.put("updated_at", r.updatedAt());
-            row.values.put("deadline", r.deadline());
+            // instants come back as epoch milliseconds (Sql.COLUMNS)
+            row.values.put("created_at", r.createdAt().toEpochMilli());
+            row.values.put("updated_at", r.updatedAt().toEpochMilli());
+            row.values.put("deadline", r.deadline() == null ? null : r.deadline().toEpochMilli());
             row.values.put("waits", RecordCodec.waitsJson(r.waits()));
             row.values.put("metadata", RecordCodec.metadataJson(r.metadata()));
             row.values.put("state", java.util.Base64.getMimeEncoder().encodeToString(r.state()));
