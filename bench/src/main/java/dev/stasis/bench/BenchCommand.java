@@ -46,6 +46,10 @@ final class BenchCommand implements Callable<Integer> {
             + " then complete (the resume's claim is then its own write)")
     String flow = "approval";
 
+    @Option(names = "--rounds", description = "measured rounds of every phase; their order alternates (engine first,"
+            + " then floor first, ...) and each figure is the median over rounds (default: ${DEFAULT-VALUE})")
+    int rounds = 3;
+
     @Option(names = "--no-floor", negatable = false, description = "skip the raw floor")
     boolean noFloor;
 
@@ -138,6 +142,10 @@ final class BenchCommand implements Callable<Integer> {
             out.println("[bench] --flow must be one of " + BenchFlows.NAMES + ", was " + flow);
             return 2;
         }
+        if (rounds < 1) {
+            out.println("[bench] --rounds must be at least 1, was " + rounds);
+            return 2;
+        }
         List<String> names = stores.size() == 1 && stores.get(0).equals("all") ? Targets.ALL : stores;
         Path dir = resultsDir();
         TargetConfig config = config();
@@ -156,7 +164,7 @@ final class BenchCommand implements Callable<Integer> {
                 } else {
                     int w = warmup != null ? warmup : Math.min(flows, 2000);
                     RunResult r = new LoadHarness(out).run(target, new LoadHarness.Options(flows, concurrency,
-                            stateBytes, gzip, cipher, w, !noFloor, progressSeconds * 1000L, commandLine, flow));
+                            stateBytes, gzip, cipher, w, !noFloor, progressSeconds * 1000L, commandLine, flow, rounds));
                     produced.add(r);
                     if (dir != null) {
                         out.println("[bench] saved " + ResultFiles.save(dir, "load", target.name(), concurrency,

@@ -8,10 +8,14 @@ import dev.stasis.security.KeyRing;
 import java.io.PrintStream;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.UUID;
+import org.HdrHistogram.Histogram;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 
@@ -19,7 +23,9 @@ import reactor.core.publisher.Mono;
  * The end-to-end load harness: N flows to their await (suspend), then every one of them resumed to completion
  * (resume), through a real {@link PersistenceHub} with encryption and compression on; then, in the same run and
  * process, the raw floor of the same store with the same payload size and concurrency. Latency is per operation,
- * from subscription to completion, in a closed loop of {@code concurrency} operations in flight.
+ * from subscription to completion, in a closed loop of {@code concurrency} operations in flight. The measured phases
+ * run in {@code rounds} rounds whose order alternates between engine first and floor first; throughputs and ratios
+ * are medians over the rounds.
  */
 final class LoadHarness {
 
@@ -39,9 +45,10 @@ final class LoadHarness {
      * @param progressMillis interval of progress lines
      * @param command the command line, for the report
      * @param flow the flow's {@code --flow} name ({@link BenchFlows#byName})
+     * @param rounds measured rounds of every phase, in alternating order (engine first, then floor first, ...)
      */
     record Options(int flows, int concurrency, int stateBytes, int gzipLevel, String cipher, int warmup, boolean floor,
-            long progressMillis, String command, String flow) {}
+            long progressMillis, String command, String flow, int rounds) {}
 
     private final PrintStream out;
 
@@ -94,37 +101,80 @@ final class LoadHarness {
             }
         }
 
-        List<PhaseResult> phases = new ArrayList<>();
+        // Rounds alternate the order (engine then floor, floor then engine, ...) so that neither side is measured
+        // only after the other has warmed the JIT, the driver and the server; each figure is the median over rounds,
+        // and each ratio the median of the per-round ratios (engine and floor measured minutes apart on a shared
+        // 2-core machine would mostly measure the machine's drift).
         long heapBefore = Heap.usedAfterGc();
-        Long storedBefore = target.storedBytes();
-        metered.reset();
-        String[] keys = new String[o.flows()];
-        PhaseRunner.Raw s = runner.run("engine.suspend", o.flows(), o.concurrency(),
-                i -> suspend(hub, BenchFlows.byName(o.flow()), orders, i, keys));
-        phases.add(runner.result("engine.suspend", s, metered.calls(), storeShare(metered, s)));
-        double meanSealed = metered.meanSuspendedStateBytes();
-        Long storedAfter = target.storedBytes();
-        long heapSuspended = Heap.usedAfterGc();
-
-        metered.reset();
-        PhaseRunner.Raw r = runner.run("engine.resume", o.flows(), o.concurrency(), i -> resume(hub, keys[(int) i]));
-        phases.add(runner.result("engine.resume", r, metered.calls(), storeShare(metered, r)));
+        long heapSuspended = 0;
+        double meanSealed = 0;
+        Long storedBefore = null;
+        Long storedAfter = null;
+        Map<String, List<PhaseRunner.Raw>> raws = new LinkedHashMap<>();
+        for (String name : PHASE_NAMES) {
+            raws.put(name, new ArrayList<>());
+        }
+        List<Map<String, Long>> suspendCalls = new ArrayList<>();
+        List<Map<String, Long>> resumeCalls = new ArrayList<>();
+        long[] storeNanos = new long[2];
+        List<Double> ratiosSuspend = new ArrayList<>();
+        List<Double> ratiosResume = new ArrayList<>();
+        for (int round = 1; round <= o.rounds(); round++) {
+            if (o.rounds() > 1) {
+                out.printf("[bench] %s: round %d of %d%s%n", target.name(), round, o.rounds(),
+                        floor != null && round % 2 == 0 ? " (floor first)" : "");
+            }
+            String prefix = "f" + runId + "-" + round + "-";
+            if (floor != null && round % 2 == 0) {
+                runFloor(runner, raws, floor, prefix, payloads, o);
+            }
+            metered.reset();
+            if (round == 1) {
+                storedBefore = target.storedBytes();
+            }
+            String[] keys = new String[o.flows()];
+            PhaseRunner.Raw s = runner.run("engine.suspend", o.flows(), o.concurrency(),
+                    i -> suspend(hub, BenchFlows.byName(o.flow()), orders, i, keys));
+            raws.get("engine.suspend").add(s);
+            suspendCalls.add(metered.calls());
+            storeNanos[0] += metered.storeNanos();
+            if (round == 1) {
+                meanSealed = metered.meanSuspendedStateBytes();
+                storedAfter = target.storedBytes();
+                heapSuspended = Heap.usedAfterGc();
+            }
+            metered.reset();
+            PhaseRunner.Raw r = runner.run("engine.resume", o.flows(), o.concurrency(),
+                    i -> resume(hub, keys[(int) i]));
+            raws.get("engine.resume").add(r);
+            resumeCalls.add(metered.calls());
+            storeNanos[1] += metered.storeNanos();
+            if (floor != null && round % 2 == 1) {
+                runFloor(runner, raws, floor, prefix, payloads, o);
+            }
+            if (floor != null) {
+                ratiosSuspend.add(ratio(s, last(raws.get("floor.write"))));
+                ratiosResume.add(ratio(r, last(raws.get("floor.claim"))));
+                if (o.rounds() > 1) {
+                    out.printf(Locale.ROOT, "[bench] %s: round %d engine/floor throughput: suspend %.2fx, resume %.2fx%n",
+                            target.name(), round, last(ratiosSuspend), last(ratiosResume));
+                }
+            }
+        }
         long heapAfter = Heap.usedAfterGc();
 
-        double ratioSuspend = -1;
-        double ratioResume = -1;
+        List<PhaseResult> phases = new ArrayList<>();
+        Map<String, List<Double>> roundThroughputs = new LinkedHashMap<>();
+        phases.add(aggregate("engine.suspend", raws.get("engine.suspend"), sum(suspendCalls),
+                storeNanos[0], roundThroughputs));
+        phases.add(aggregate("engine.resume", raws.get("engine.resume"), sum(resumeCalls), storeNanos[1],
+                roundThroughputs));
         if (floor != null) {
-            PhaseRunner.Raw fw = runner.run("floor.write", o.flows(), o.concurrency(),
-                    i -> floor.write("f" + runId + "-" + i, payloads[(int) (i % PAYLOADS)]));
-            PhaseResult w = runner.result("floor.write", fw, Map.of(), -1);
-            PhaseRunner.Raw fc = runner.run("floor.claim", o.flows(), o.concurrency(),
-                    i -> floor.claim("f" + runId + "-" + i));
-            PhaseResult c = runner.result("floor.claim", fc, Map.of(), -1);
-            phases.add(w);
-            phases.add(c);
-            ratioSuspend = w.throughput() > 0 ? phases.get(0).throughput() / w.throughput() : -1;
-            ratioResume = c.throughput() > 0 ? phases.get(1).throughput() / c.throughput() : -1;
+            phases.add(aggregate("floor.write", raws.get("floor.write"), Map.of(), -1, roundThroughputs));
+            phases.add(aggregate("floor.claim", raws.get("floor.claim"), Map.of(), -1, roundThroughputs));
         }
+        double ratioSuspend = floor == null ? -1 : median(ratiosSuspend);
+        double ratioResume = floor == null ? -1 : median(ratiosResume);
         double bytesPerFlow;
         String bytesMethod;
         if (storedBefore != null && storedAfter != null && o.flows() > 0) {
@@ -137,14 +187,78 @@ final class LoadHarness {
         RunResult result = new RunResult("load", started, Machine.describe(), o.command(), target.name(),
                 target.description(), o.flows(), o.concurrency(), o.stateBytes(), o.gzipLevel(),
                 cipher(o.cipher()).name(), o.warmup(), phases, floor == null ? null : floor.describe(), ratioSuspend,
-                ratioResume, heapBefore, heapSuspended, heapAfter, bytesPerFlow, bytesMethod, meanSealed, o.flow());
+                ratioResume, heapBefore, heapSuspended, heapAfter, bytesPerFlow, bytesMethod, meanSealed, o.flow(),
+                o.rounds(), roundThroughputs, floor == null ? null : ratiosSuspend, floor == null ? null : ratiosResume);
         out.print(Report.console(result));
         return result;
     }
 
-    private static double storeShare(MeteredStore metered, PhaseRunner.Raw raw) {
-        double total = raw.histogram().getMean() * raw.histogram().getTotalCount();
-        return total <= 0 ? -1 : Math.min(1.0, metered.storeNanos() / total);
+    private static final List<String> PHASE_NAMES =
+            List.of("engine.suspend", "engine.resume", "floor.write", "floor.claim");
+
+    private static void runFloor(PhaseRunner runner, Map<String, List<PhaseRunner.Raw>> raws, StoreTarget.Floor floor,
+            String prefix, byte[][] payloads, Options o) {
+        raws.get("floor.write").add(runner.run("floor.write", o.flows(), o.concurrency(),
+                i -> floor.write(prefix + i, payloads[(int) (i % PAYLOADS)])));
+        raws.get("floor.claim").add(runner.run("floor.claim", o.flows(), o.concurrency(),
+                i -> floor.claim(prefix + i)));
+    }
+
+    /**
+     * One phase over all rounds: latency percentiles of every operation of every round, throughput the median of the
+     * rounds' throughputs, store calls summed (so that calls per operation stay exact), store share over all rounds.
+     */
+    private static PhaseResult aggregate(String name, List<PhaseRunner.Raw> rounds, Map<String, Long> calls,
+            long storeNanos, Map<String, List<Double>> roundThroughputs) {
+        Histogram all = new Histogram(rounds.get(0).histogram().getHighestTrackableValue(), 3);
+        long errors = 0;
+        double seconds = 0;
+        String firstError = null;
+        List<Double> throughputs = new ArrayList<>();
+        for (PhaseRunner.Raw r : rounds) {
+            all.add(r.histogram());
+            errors += r.errors();
+            seconds += r.seconds();
+            throughputs.add(r.seconds() > 0 ? r.histogram().getTotalCount() / r.seconds() : 0);
+            if (firstError == null) {
+                firstError = r.firstError();
+            }
+        }
+        roundThroughputs.put(name, throughputs);
+        double latencyTotal = all.getMean() * all.getTotalCount();
+        double share = storeNanos < 0 || latencyTotal <= 0 ? -1 : Math.min(1.0, storeNanos / latencyTotal);
+        PhaseResult p = PhaseResult.of(name, all, errors, seconds, calls, share, firstError);
+        return new PhaseResult(p.name(), p.ops(), p.errors(), p.seconds(), median(throughputs), p.p50(), p.p95(),
+                p.p99(), p.max(), p.mean(), p.storeCalls(), p.storeShare(), p.firstError());
+    }
+
+    private static double ratio(PhaseRunner.Raw engine, PhaseRunner.Raw floor) {
+        double e = engine.seconds() > 0 ? engine.histogram().getTotalCount() / engine.seconds() : 0;
+        double f = floor.seconds() > 0 ? floor.histogram().getTotalCount() / floor.seconds() : 0;
+        return f > 0 ? e / f : -1;
+    }
+
+    private static Map<String, Long> sum(List<Map<String, Long>> maps) {
+        Map<String, Long> total = new TreeMap<>();
+        for (Map<String, Long> m : maps) {
+            m.forEach((k, v) -> total.merge(k, v, Long::sum));
+        }
+        return total;
+    }
+
+    /** The median (the mean of the two middle values for an even count); -1 for none. */
+    static double median(List<Double> values) {
+        if (values.isEmpty()) {
+            return -1;
+        }
+        List<Double> sorted = new ArrayList<>(values);
+        Collections.sort(sorted);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
+    private static <T> T last(List<T> list) {
+        return list.get(list.size() - 1);
     }
 
     static Mono<?> suspend(PersistenceHub hub, Flow<BenchFlows.Order, String> flow, BenchFlows.Order[] orders, long i,

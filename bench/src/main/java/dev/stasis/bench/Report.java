@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
@@ -31,6 +32,11 @@ final class Report {
         if (!r.flowName().equals("approval")) {
             b.append("flow: ").append(r.flowName()).append(String.format(Locale.ROOT, "%n"));
         }
+        if (r.roundCount() > 1) {
+            b.append(String.format(Locale.ROOT, "%d rounds of %,d flows, alternating engine first and floor first;"
+                    + " ops/s and ratios are medians over rounds, latencies cover every round%n", r.roundCount(),
+                    r.flows()));
+        }
         b.append(String.format(Locale.ROOT, "%-15s %9s %6s %8s %10s %8s %8s %8s %8s  %s%n", "phase", "ops", "errors",
                 "seconds", "ops/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "store calls/op, time in store"));
         for (PhaseResult p : r.phases()) {
@@ -39,8 +45,9 @@ final class Report {
                     callsPerOp(p)));
         }
         if (r.floorDescription() != null) {
-            b.append(String.format(Locale.ROOT, "floor: %s%nengine/floor throughput: suspend %.2fx, resume %.2fx%n",
-                    r.floorDescription(), r.ratioSuspend(), r.ratioResume()));
+            b.append(String.format(Locale.ROOT, "floor: %s%nengine/floor throughput: suspend %s, resume %s%n",
+                    r.floorDescription(), ratio(r.ratioSuspend(), r.roundRatiosSuspend()),
+                    ratio(r.ratioResume(), r.roundRatiosResume())));
         }
         b.append(String.format(Locale.ROOT, "heap used after GC: before %s, all %,d suspended %s, after resume %s%n",
                 Heap.mib(r.heapBefore()), r.flows(), Heap.mib(r.heapSuspended()), Heap.mib(r.heapAfter())));
@@ -119,6 +126,15 @@ final class Report {
         return v < 0 ? "—" : String.format(Locale.ROOT, "%.2f×", v);
     }
 
+    /** A median ratio, with the range of the rounds' ratios when there were several. */
+    static String ratio(double median, @Nullable List<Double> rounds) {
+        if (median < 0 || rounds == null || rounds.size() < 2) {
+            return ratio(median);
+        }
+        return ratio(median) + String.format(Locale.ROOT, " (%.2f–%.2f)", Collections.min(rounds),
+                Collections.max(rounds));
+    }
+
     private static String storeLabel(RunResult r) {
         return r.flowName().equals("approval") ? r.store() : r.store() + " (" + r.flowName() + ")";
     }
@@ -130,7 +146,7 @@ final class Report {
     /** The tables, as rows of cells (the first row is the header), shared by Markdown and HTML. */
     private static List<List<String>> throughputTable(List<RunResult> runs) {
         List<List<String>> t = new ArrayList<>();
-        t.add(List.of("store", "conc.", "state", "flows", "engine suspend/s", "floor write/s", "ratio",
+        t.add(List.of("store", "conc.", "state", "flows × rounds", "engine suspend/s", "floor write/s", "ratio",
                 "engine resume/s", "floor claim/s", "ratio", "errors"));
         for (RunResult r : runs) {
             PhaseResult es = r.phase("engine.suspend");
@@ -138,10 +154,12 @@ final class Report {
             PhaseResult fw = r.phase("floor.write");
             PhaseResult fc = r.phase("floor.claim");
             long errors = r.phases().stream().mapToLong(PhaseResult::errors).sum();
-            t.add(List.of(storeLabel(r), String.valueOf(r.concurrency()), r.stateBytes() + " B", f0(r.flows()),
+            t.add(List.of(storeLabel(r), String.valueOf(r.concurrency()), r.stateBytes() + " B",
+                    f0(r.flows()) + " × " + r.roundCount(),
                     es == null ? "—" : f0(es.throughput()), fw == null ? "—" : f0(fw.throughput()),
-                    ratio(r.ratioSuspend()), er == null ? "—" : f0(er.throughput()),
-                    fc == null ? "—" : f0(fc.throughput()), ratio(r.ratioResume()), String.valueOf(errors)));
+                    ratio(r.ratioSuspend(), r.roundRatiosSuspend()), er == null ? "—" : f0(er.throughput()),
+                    fc == null ? "—" : f0(fc.throughput()), ratio(r.ratioResume(), r.roundRatiosResume()),
+                    String.valueOf(errors)));
         }
         return t;
     }

@@ -36,7 +36,7 @@ class LoadHarnessSmokeIT {
         assumeTrue(available(store), store + " is not available to this test run");
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8);
-        String[] args = {"--store", store, "--flows", "200", "--concurrency", "8", "--warmup", "50",
+        String[] args = {"--store", store, "--flows", "200", "--rounds", "2", "--concurrency", "8", "--warmup", "50",
             "--progress-seconds", "2", "--results", results.toString(),
             "--work-dir", System.getProperty("stasis.bench.work.dir", "target/smoke")};
         picocli.CommandLine cl = BenchCommand.commandLine(out, args);
@@ -53,7 +53,10 @@ class LoadHarnessSmokeIT {
                 .containsExactly("engine.suspend", "engine.resume", "floor.write", "floor.claim");
         for (PhaseResult p : r.phases()) {
             assertThat(p.errors()).as(p.name() + ": " + p.firstError()).isZero();
-            assertThat(p.ops()).as(p.name()).isEqualTo(200);
+            // two rounds of 200
+            assertThat(p.ops()).as(p.name()).isEqualTo(400);
+            assertThat(r.roundThroughputs().get(p.name())).as(p.name()).hasSize(2).allSatisfy(t -> assertThat(t)
+                    .isPositive());
             assertThat(p.throughput()).as(p.name()).isPositive();
             assertThat(p.p50()).as(p.name()).isPositive().isLessThanOrEqualTo(p.p95());
             assertThat(p.p95()).as(p.name()).isLessThanOrEqualTo(p.p99());
@@ -62,12 +65,19 @@ class LoadHarnessSmokeIT {
         PhaseResult suspend = r.phase("engine.suspend");
         assertThat(suspend).isNotNull();
         // the engine inserts one record per started flow
-        assertThat(suspend.storeCalls()).containsEntry("insert", 200L);
+        assertThat(suspend.storeCalls()).containsEntry("insert", 400L);
         // the approval flow runs no step after its wait: each resume's claim goes with its completion, one write
-        assertThat(r.phase("engine.resume").storeCalls()).containsEntry("compare_and_set", 200L);
+        assertThat(r.phase("engine.resume").storeCalls()).containsEntry("compare_and_set", 400L);
         assertThat(r.floorDescription()).isNotBlank();
         assertThat(r.ratioSuspend()).isPositive();
         assertThat(r.ratioResume()).isPositive();
+        assertThat(r.roundCount()).isEqualTo(2);
+        assertThat(r.roundRatiosSuspend()).hasSize(2).allSatisfy(x -> assertThat(x).isPositive());
+        assertThat(r.roundRatiosResume()).hasSize(2).allSatisfy(x -> assertThat(x).isPositive());
+        // the median of two rounds lies between them
+        assertThat(r.ratioResume()).isBetween(java.util.Collections.min(r.roundRatiosResume()),
+                java.util.Collections.max(r.roundRatiosResume()));
+        assertThat(output).contains("round 2 of 2 (floor first)");
         assertThat(r.meanSealedBytes()).isGreaterThan(100);
         assertThat(r.bytesPerFlow()).isPositive();
         assertThat(r.heapBefore()).isPositive();
@@ -84,7 +94,8 @@ class LoadHarnessSmokeIT {
     void approvalStepFlowWritesItsClaimBeforeTheStep() throws IOException {
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8);
-        String[] args = {"--store", "in-memory", "--flow", "approval-step", "--flows", "200", "--concurrency", "8",
+        String[] args = {"--store", "in-memory", "--flow", "approval-step", "--flows", "200", "--rounds", "1",
+            "--concurrency", "8",
             "--warmup", "50", "--results", results.toString()};
         picocli.CommandLine cl = BenchCommand.commandLine(out, args);
         int code = cl.execute(args);
