@@ -9,8 +9,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Turns a {@link FlowState} into sealed bytes and back: Jackson JSON, then gzip (skipped when it does not make the
- * payload smaller), then AES-256-GCM through {@link EnvelopeSealer}. The envelope's flags record whether the
+ * Turns a {@link FlowState} into sealed bytes and back: Jackson JSON, then gzip (skipped for JSON under
+ * {@value #MIN_COMPRESS} bytes and when it does not make the payload smaller), then AES-256-GCM through {@link EnvelopeSealer}. The envelope's flags record whether the
  * payload is compressed and which codec wrote it; the associated data binds the envelope to the record's identity
  * (flow id, flow name and version, record version). Pure CPU work on byte arrays: it does not block.
  */
@@ -20,7 +20,13 @@ public final class StateCodec {
     public static final int FLAG_GZIP = 0x01;
     /** Codec id in the flags' high nibble: 0 = Jackson JSON. */
     public static final int CODEC_JSON = 0x00;
-    private static final int MIN_COMPRESS = 128;
+    /**
+     * States of fewer JSON bytes are stored uncompressed. Below this size deflate saves tens of bytes (a finished
+     * flow's 197-byte state becomes 151) at the cost of a whole deflate cycle: resetting a pooled deflater clears
+     * its 64 KB hash table, and the block's Huffman trees are built for a few hundred bytes. In the PostgreSQL load
+     * run that cycle was ~8 % of the engine's CPU per resume (async-profiler, {@code bench/README.md}).
+     */
+    static final int MIN_COMPRESS = 512;
     private static final int MAX_PLAINTEXT = 64 * 1024 * 1024;
 
     private final EnvelopeSealer sealer;

@@ -52,6 +52,28 @@ class StateCodecTest {
     }
 
     @Test
+    @DisplayName("compression starts at MIN_COMPRESS bytes of JSON, both sides of the line round-trip")
+    void compressionThreshold() throws Exception {
+        StateCodec codec = new StateCodec(sealer, Json.defaultMapper(), 6);
+        byte[] aad = StateCodec.aad("f1", "flow", 1, 1);
+        com.fasterxml.jackson.databind.ObjectWriter writer = Json.defaultMapper().writerFor(FlowState.class);
+        // a compressible text sized so that the state's JSON is exactly one byte under, then exactly at, the line
+        int overhead = writer.writeValueAsBytes(state("")).length;
+        String under = "a".repeat(StateCodec.MIN_COMPRESS - 1 - overhead);
+        String at = "a".repeat(StateCodec.MIN_COMPRESS - overhead);
+        assertThat(writer.writeValueAsBytes(state(under))).hasSize(StateCodec.MIN_COMPRESS - 1);
+        assertThat(writer.writeValueAsBytes(state(at))).hasSize(StateCodec.MIN_COMPRESS);
+
+        byte[] sealedUnder = codec.seal(state(under), aad);
+        byte[] sealedAt = codec.seal(state(at), aad);
+        assertThat(flags(sealedUnder) & StateCodec.FLAG_GZIP).isZero();
+        assertThat(flags(sealedAt) & StateCodec.FLAG_GZIP).isEqualTo(StateCodec.FLAG_GZIP);
+        assertThat(sealedAt.length).isLessThan(sealedUnder.length / 4);
+        assertThat(codec.open(sealedUnder, aad).input.asText()).isEqualTo(under);
+        assertThat(codec.open(sealedAt, aad).input.asText()).isEqualTo(at);
+    }
+
+    @Test
     @DisplayName("a state sealed for one record or version does not open for another")
     void aadBindsIdentity() {
         StateCodec codec = new StateCodec(sealer, Json.defaultMapper(), 6);
