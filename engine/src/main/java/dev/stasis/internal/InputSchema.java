@@ -33,13 +33,13 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A wait's JSON schema (draft 2020-12): derived from a Java type or given, compiled once with networknt's
- * validator and cached by its text.
+ * validator and cached by its content.
  */
 public final class InputSchema {
 
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     private static final SchemaRegistry REGISTRY = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
-    private static final Map<String, InputSchema> CACHE = new ConcurrentHashMap<>();
+    private static final Map<JsonNode, InputSchema> CACHE = new ConcurrentHashMap<>();
     private static final int MAX_CACHED = 10_000;
 
     static {
@@ -65,20 +65,22 @@ public final class InputSchema {
     }
 
     /**
-     * Compiles a given schema (cached by its text).
+     * Compiles a given schema (cached by its content).
      *
      * @param document the schema
      * @return the compiled schema
      */
     public static InputSchema of(JsonNode document) {
-        String text = document.toString();
-        InputSchema cached = CACHE.get(text);
+        // keyed by the tree itself (JsonNode equality is structural): hashing a parsed tree is a fraction of the
+        // cost of printing it, and every resume looks its wait's schema up here
+        InputSchema cached = CACHE.get(document);
         if (cached != null) {
             return cached;
         }
         InputSchema schema = new InputSchema(document.deepCopy());
         if (CACHE.size() < MAX_CACHED) {
-            CACHE.putIfAbsent(text, schema);
+            // the key is a private copy: no caller holds it, so no later change to a node can corrupt the cache
+            CACHE.putIfAbsent(document.deepCopy(), schema);
         }
         return schema;
     }

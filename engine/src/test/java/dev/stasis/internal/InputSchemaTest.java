@@ -57,4 +57,23 @@ class InputSchemaTest {
         assertThat(schema.validate(json("\"abcd\""))).isEmpty();
         assertThat(schema.validate(json("\"ab\""))).hasSize(1);
     }
+
+    @Test
+    @DisplayName("equal schemas share one compiled schema; a change to the caller's node does not reach the cache")
+    void cacheByContent() throws Exception {
+        com.fasterxml.jackson.databind.node.ObjectNode given =
+                (com.fasterxml.jackson.databind.node.ObjectNode) json("{\"type\":\"string\",\"minLength\":5}");
+        InputSchema first = InputSchema.of(given);
+        // an equal tree parsed separately (as every resume parses its wait's schema from the stored state)
+        assertThat(InputSchema.of(json("{\"type\":\"string\",\"minLength\":5}"))).isSameAs(first);
+
+        given.put("minLength", 1);
+        InputSchema changed = InputSchema.of(given);
+        assertThat(changed).isNotSameAs(first);
+        assertThat(changed.validate(json("\"ab\""))).isEmpty();
+        // the original content still finds the original schema, which still rejects short text
+        InputSchema again = InputSchema.of(json("{\"type\":\"string\",\"minLength\":5}"));
+        assertThat(again).isSameAs(first);
+        assertThat(again.validate(json("\"ab\""))).hasSize(1);
+    }
 }
