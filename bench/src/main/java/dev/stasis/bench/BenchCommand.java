@@ -20,6 +20,9 @@ import picocli.CommandLine.Option;
             "      'java -jar stasis-bench.jar report [--results DIR]' re-renders results.md/html."})
 final class BenchCommand implements Callable<Integer> {
 
+    /** Warm-up flows when {@code --warmup} is not given. */
+    static final int DEFAULT_WARMUP = 10_000;
+
     @Option(names = "--store", split = ",", description = "store(s): postgres, redis, mongodb, neo4j, filesystem, "
             + "in-memory, or 'all' (default: in-memory)")
     List<String> stores = new ArrayList<>(List.of("in-memory"));
@@ -39,7 +42,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--cipher", description = "jce or bc (default: ${DEFAULT-VALUE})")
     String cipher = "jce";
 
-    @Option(names = "--warmup", description = "warm-up flows before measuring (default: min(flows, 2000))")
+    @Option(names = "--warmup", description = "warm-up flows (and floor operations) before measuring; the JIT keeps"
+            + " compiling the engine's paths for several thousand flows (default: " + DEFAULT_WARMUP + ")")
     @Nullable Integer warmup;
 
     @Option(names = "--flow", description = "approval: await, then complete (default); approval-step: await, one step,"
@@ -162,7 +166,7 @@ final class BenchCommand implements Callable<Integer> {
                                 r.timestamp(), r));
                     }
                 } else {
-                    int w = warmup != null ? warmup : Math.min(flows, 2000);
+                    int w = warmup != null ? warmup : DEFAULT_WARMUP;
                     RunResult r = new LoadHarness(out).run(target, new LoadHarness.Options(flows, concurrency,
                             stateBytes, gzip, cipher, w, !noFloor, progressSeconds * 1000L, commandLine, flow, rounds));
                     produced.add(r);
