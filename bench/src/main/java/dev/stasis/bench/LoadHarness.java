@@ -219,7 +219,7 @@ final class LoadHarness {
             all.add(r.histogram());
             errors += r.errors();
             seconds += r.seconds();
-            throughputs.add(r.seconds() > 0 ? r.histogram().getTotalCount() / r.seconds() : 0);
+            throughputs.add(r.throughput());
             if (firstError == null) {
                 firstError = r.firstError();
             }
@@ -227,15 +227,11 @@ final class LoadHarness {
         roundThroughputs.put(name, throughputs);
         double latencyTotal = all.getMean() * all.getTotalCount();
         double share = storeNanos < 0 || latencyTotal <= 0 ? -1 : Math.min(1.0, storeNanos / latencyTotal);
-        PhaseResult p = PhaseResult.of(name, all, errors, seconds, calls, share, firstError);
-        return new PhaseResult(p.name(), p.ops(), p.errors(), p.seconds(), median(throughputs), p.p50(), p.p95(),
-                p.p99(), p.max(), p.mean(), p.storeCalls(), p.storeShare(), p.firstError());
+        return PhaseResult.of(name, all, errors, seconds, calls, share, firstError).withThroughput(median(throughputs));
     }
 
     private static double ratio(PhaseRunner.Raw engine, PhaseRunner.Raw floor) {
-        double e = engine.seconds() > 0 ? engine.histogram().getTotalCount() / engine.seconds() : 0;
-        double f = floor.seconds() > 0 ? floor.histogram().getTotalCount() / floor.seconds() : 0;
-        return f > 0 ? e / f : -1;
+        return floor.throughput() > 0 ? engine.throughput() / floor.throughput() : -1;
     }
 
     private static Map<String, Long> sum(List<Map<String, Long>> maps) {

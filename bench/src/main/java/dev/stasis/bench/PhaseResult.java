@@ -34,6 +34,12 @@ record PhaseResult(
                 ms(h.getMaxValue()), ops == 0 ? 0 : h.getMean() / 1e6, calls, storeShare, firstError);
     }
 
+    /** @return this result with another throughput (the median over rounds, where latencies cover every round) */
+    PhaseResult withThroughput(double opsPerSecond) {
+        return new PhaseResult(name, ops, errors, seconds, opsPerSecond, p50, p95, p99, max, mean, storeCalls,
+                storeShare, firstError);
+    }
+
     private static double ms(long nanos) {
         return nanos / 1e6;
     }

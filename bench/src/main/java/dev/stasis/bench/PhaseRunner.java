@@ -32,7 +32,13 @@ final class PhaseRunner {
     }
 
     /** The raw outcome of a run: the histogram, the errors and the wall time. */
-    record Raw(Histogram histogram, long errors, double seconds, @org.jspecify.annotations.Nullable String firstError) {}
+    record Raw(Histogram histogram, long errors, double seconds, @org.jspecify.annotations.Nullable String firstError) {
+
+        /** @return completed operations per second of wall time (0 for a phase that took no time) */
+        double throughput() {
+            return seconds > 0 ? histogram.getTotalCount() / seconds : 0;
+        }
+    }
 
     Raw run(String label, long n, int concurrency, LongFunction<Mono<?>> op) {
         Recorder recorder = new Recorder(HIGHEST, 3);
